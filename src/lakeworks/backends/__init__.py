@@ -1,0 +1,1 @@
+"""Where jobs run: the Backend protocol, local processes, Ray (extra)."""

@@ -1,0 +1,1 @@
+"""Dependency-free foundations: settings, errors, names, time, plugins."""

@@ -1,0 +1,1 @@
+"""Jobs: specs, records, the supervisor that runs them on a backend."""

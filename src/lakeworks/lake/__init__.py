@@ -1,0 +1,1 @@
+"""The data lake: object store, buckets and objects (later: catalog, SQL, events)."""

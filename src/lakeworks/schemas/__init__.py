@@ -1,0 +1,1 @@
+"""The wire contract (pydantic), one module per domain. Imports only ``core``."""

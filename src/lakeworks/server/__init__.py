@@ -1,0 +1,1 @@
+"""The HTTP server: native REST API and AWS-compatible front door on one port."""

@@ -1,0 +1,56 @@
+"""The platform: every domain service, built once from the settings and shared by both faces."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from lakeworks.core.plugins import load_backend_class
+from lakeworks.core.settings import Settings
+from lakeworks.db import Database
+from lakeworks.iam.secrets import SecretBox
+from lakeworks.iam.service import IamService
+from lakeworks.jobs.service import JobService
+from lakeworks.lake.service import LakeService
+
+__all__ = ["Platform"]
+
+log = logging.getLogger("lakeworks.server")
+
+
+@dataclass
+class Platform:
+    """The services behind the REST API and the AWS front door."""
+
+    settings: Settings
+    db: Database
+    iam: IamService
+    lake: LakeService
+    jobs: JobService
+
+    @classmethod
+    def open(cls, settings: Settings) -> Platform:
+        """Create the home, migrate the database, bootstrap credentials, build the services."""
+        settings.home.mkdir(parents=True, exist_ok=True)
+        db = Database(settings.database_url)
+        db.upgrade()
+        box = SecretBox.from_home(
+            settings.home,
+            settings.auth.master_key.get_secret_value() if settings.auth.master_key else None,
+        )
+        iam = IamService(settings, db, box)
+        if iam.bootstrap(settings.home):
+            log.info("created the admin principal; credentials in %s", settings.home)
+        lake = LakeService(settings, db)
+        backend = load_backend_class(settings.jobs.backend)(settings)
+        jobs = JobService(settings, db, iam, lake, backend)
+        return cls(settings=settings, db=db, iam=iam, lake=lake, jobs=jobs)
+
+    def start(self) -> None:
+        """Start background work (the job supervisor)."""
+        self.jobs.start()
+
+    def close(self) -> None:
+        """Stop background work and release the database."""
+        self.jobs.close()
+        self.db.dispose()
