@@ -1,0 +1,3 @@
+from lakeworks.server.main import main
+
+main()
