@@ -56,10 +56,14 @@ def create_native_app(platform: Platform) -> FastAPI:
         title="Lakeworks",
         version=__version__,
         lifespan=lifespan,
-        docs_url="/docs",
+        # Swagger UI would load its assets from a CDN (we are offline) and every route but
+        # /healthz needs credentials, so the OpenAPI document is served by an authenticated route.
+        openapi_url=None,
+        docs_url=None,
         redoc_url=None,
     )
     app.state.platform = platform
+    app.add_middleware(BodyLimit, limit=platform.settings.server.max_body_bytes)
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
@@ -79,4 +83,4 @@ def create_app(settings: Settings, platform: Platform | None = None) -> FrontDoo
     platform = platform or Platform.open(settings)
     native = create_native_app(platform)
     aws = create_aws_app(platform)
-    return FrontDoor(BodyLimit(native, settings.server.max_body_bytes), aws)  # type: ignore[arg-type]
+    return FrontDoor(native, aws)

@@ -6,21 +6,17 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["BodyLimit", "BodyTooLarge"]
+__all__ = ["BodyLimit"]
 
 #: Native routes that stream object bodies; their limit is the object size limit instead.
 _STREAMING_MARKER = "/objects/"
-
-
-class BodyTooLarge(Exception):
-    """Raised from ``receive`` when a body grows past the limit."""
 
 
 class BodyLimit:
     """Refuse native request bodies over ``limit`` bytes with a 413 in the native error shape.
 
     Bodies with a ``Content-Length`` are refused before they are read; chunked bodies are
-    counted as they arrive. Object uploads (``.../objects/...``) are exempt: the lake enforces
+    counted as they arrive and refused once past the limit. Object uploads (``.../objects/...``) are exempt: the lake enforces
     its own object size limit while streaming them to disk.
     """
 
@@ -36,28 +32,32 @@ class BodyLimit:
         if length is not None and length.isdigit() and int(length) > self.limit:
             await self._refuse(send)
             return
+        # JSON bodies are parsed whole anyway, so read up to the limit first and replay: this
+        # answers 413 before the route runs, even for chunked bodies without a length.
+        chunks: list[bytes] = []
         seen = 0
-        started = False
-
-        async def counting_receive() -> Message:
-            nonlocal seen
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise BodyTooLarge
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except BodyTooLarge:
-            if not started:
+            if message["type"] != "http.request":
+                break
+            chunks.append(message.get("body", b""))
+            seen += len(chunks[-1])
+            if seen > self.limit:
                 await self._refuse(send)
+                return
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
 
     async def _refuse(self, send: Send) -> None:
         body = json.dumps(

@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 
 from lakeworks.core.settings import Settings, load_settings
 from lakeworks.server.app import create_app
+from lakeworks.server.platform import Platform
 
 __all__ = ["InProcessServer", "credentials_of", "make_settings", "temporary_server"]
 
@@ -39,6 +40,7 @@ class InProcessServer:
     """A server running in this process, reached over ASGI (no socket)."""
 
     settings: Settings
+    platform: Platform
     client: TestClient
     credentials: dict[str, str]
 
@@ -52,8 +54,12 @@ class InProcessServer:
 def temporary_server(home: Path, **overrides: Any) -> Iterator[InProcessServer]:
     """Run the whole app in process with its lifespan; the client sends the admin token."""
     settings = make_settings(home, **overrides)
-    app = create_app(settings)
+    platform = Platform.open(settings)
+    app = create_app(settings, platform)
     with TestClient(app, base_url="http://127.0.0.1:8600") as client:
-        creds = credentials_of(settings.home)
-        client.headers["Authorization"] = f"Bearer {creds['token']}"
-        yield InProcessServer(settings=settings, client=client, credentials=creds)
+        # a second server on a shared database finds the admin made elsewhere: no file here
+        has_file = (settings.home / "credentials.json").exists()
+        creds = credentials_of(settings.home) if has_file else {}
+        if creds:
+            client.headers["Authorization"] = f"Bearer {creds['token']}"
+        yield InProcessServer(settings=settings, platform=platform, client=client, credentials=creds)

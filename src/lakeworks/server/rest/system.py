@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
 from lakeworks import __version__
 from lakeworks.core.context import RequestContext
@@ -30,3 +30,10 @@ def whoami(
 ) -> CallerIdentity:
     """The caller's principal and scopes."""
     return platform.iam.caller_identity(ctx)
+
+
+@router.get("/openapi.json", tags=["system"], include_in_schema=False)
+def openapi(request: Request, ctx: RequestContext = Depends(authenticated)) -> dict[str, Any]:
+    """The OpenAPI document of the native API."""
+    schema: dict[str, Any] = request.app.openapi()
+    return schema
