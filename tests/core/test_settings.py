@@ -79,3 +79,10 @@ def test_every_setting_is_documented() -> None:
                 assert subfield.description, f"{name}.{sub} has no description"
         else:
             assert field.description, f"{name} has no description"
+
+
+def test_configuration_docs_are_current() -> None:
+    from lakeworks.core.settings import settings_reference
+
+    docs = Path(__file__).parents[2] / "docs" / "configuration.md"
+    assert docs.read_text() == settings_reference(), "run scripts/gen-docs"

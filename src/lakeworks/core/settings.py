@@ -34,6 +34,7 @@ __all__ = [
     "default_home",
     "describe_settings",
     "load_settings",
+    "settings_reference",
 ]
 
 ENV_PREFIX = "LAKEWORKS_"
@@ -269,3 +270,40 @@ def _shown(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     return value
+
+
+def settings_reference() -> str:
+    """Render every setting (env name, default, description) as a Markdown table.
+
+    ``docs/configuration.md`` is this text; a test keeps the two identical.
+    """
+    lines = [
+        "# Configuration",
+        "",
+        "Generated from `lakeworks.core.settings` (`scripts/gen-docs`); do not edit by hand.",
+        "",
+        "Precedence, highest first: explicit arguments, environment variables, "
+        "`<home>/lakeworks.toml` (`[section]` tables), defaults. "
+        "`lakeworks config show` prints each effective value with its source.",
+        "",
+        "| setting | environment variable | default | description |",
+        "|---|---|---|---|",
+    ]
+
+    def row(path: str, env: str, field: Any) -> str:
+        if field.default_factory is not None:
+            default = "(computed)"
+        elif field.default is None:
+            default = "(unset)"
+        else:
+            default = f"`{field.default}`"
+        return f"| `{path}` | `{env}` | {default} | {field.description or ''} |"
+
+    for name, field in Settings.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            for sub, subfield in annotation.model_fields.items():
+                lines.append(row(f"{name}.{sub}", f"{ENV_PREFIX}{name}_{sub}".upper(), subfield))
+        else:
+            lines.append(row(name, f"{ENV_PREFIX}{name}".upper(), field))
+    return "\n".join(lines) + "\n"
