@@ -31,7 +31,9 @@ def main() -> None:
             start = time.perf_counter()
             subprocess.run([sys.executable, str(script)], check=True, capture_output=True)
             direct.append(time.perf_counter() - start)
-        with server_process(work / "home", env={"LAKEWORKS_JOBS_POLL_INTERVAL_SECONDS": "0.02"}) as srv:
+        with server_process(
+            work / "home", env={"LAKEWORKS_JOBS_POLL_INTERVAL_SECONDS": "0.02"}
+        ) as srv:
             api = httpx.Client(base_url=srv.url, headers={"Authorization": f"Bearer {srv.token}"})
             api.post("/api/v1/buckets", json={"name": "bench"}).raise_for_status()
             api.put("/api/v1/buckets/bench/objects/noop.py", content=script.read_bytes())
@@ -60,10 +62,12 @@ def main() -> None:
                 running.append(seen_running)
                 done.append(time.perf_counter() - start)
     print(f"no-op job, {RUNS} runs (2-core machine)")
-    print(f"  plain python        p50 {_pct(direct, .5):.3f} s  p95 {_pct(direct, .95):.3f} s")
-    print(f"  submit → running    p50 {_pct(running, .5):.3f} s  p95 {_pct(running, .95):.3f} s")
-    print(f"  submit → Completed  p50 {_pct(done, .5):.3f} s  p95 {_pct(done, .95):.3f} s")
-    print(f"  overhead over plain python (p50): {_pct(done, .5) - statistics.median(direct):.3f} s")
+    print(f"  plain python        p50 {_pct(direct, 0.5):.3f} s  p95 {_pct(direct, 0.95):.3f} s")
+    print(f"  submit → running    p50 {_pct(running, 0.5):.3f} s  p95 {_pct(running, 0.95):.3f} s")
+    print(f"  submit → Completed  p50 {_pct(done, 0.5):.3f} s  p95 {_pct(done, 0.95):.3f} s")
+    print(
+        f"  overhead over plain python (p50): {_pct(done, 0.5) - statistics.median(direct):.3f} s"
+    )
 
 
 if __name__ == "__main__":

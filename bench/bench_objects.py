@@ -31,7 +31,9 @@ def main() -> None:
         with src.open("wb") as f:
             for _ in range(SIZE // (1 << 20)):
                 f.write(os.urandom(1 << 20))
-        copy_times = [_timed(lambda: shutil.copyfile(src, work / "copy.bin")) for _ in range(ROUNDS)]
+        copy_times = [
+            _timed(lambda: shutil.copyfile(src, work / "copy.bin")) for _ in range(ROUNDS)
+        ]
         with server_process(work / "home") as server:
             env = server.aws_env()
             s3 = boto3.client(
@@ -49,7 +51,9 @@ def main() -> None:
             ]
             get_times = [
                 _timed(
-                    lambda: s3.download_file("bench", "blob.bin", str(work / "dl.bin"), Config=config)
+                    lambda: s3.download_file(
+                        "bench", "blob.bin", str(work / "dl.bin"), Config=config
+                    )
                 )
                 for _ in range(ROUNDS)
             ]
@@ -58,8 +62,12 @@ def main() -> None:
     copy, put, get = (statistics.median(t) for t in (copy_times, put_times, get_times))
     print(f"100 MB, median of {ROUNDS} (2-core machine, one disk)")
     print(f"  plain file copy : {copy:6.2f} s  {mb / copy:7.1f} MB/s")
-    print(f"  boto3 PUT       : {put:6.2f} s  {mb / put:7.1f} MB/s  ratio {copy / put:6.1%} of copy")
-    print(f"  boto3 GET       : {get:6.2f} s  {mb / get:7.1f} MB/s  ratio {copy / get:6.1%} of copy")
+    print(
+        f"  boto3 PUT       : {put:6.2f} s  {mb / put:7.1f} MB/s  ratio {copy / put:6.1%} of copy"
+    )
+    print(
+        f"  boto3 GET       : {get:6.2f} s  {mb / get:7.1f} MB/s  ratio {copy / get:6.1%} of copy"
+    )
 
 
 if __name__ == "__main__":

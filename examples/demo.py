@@ -22,7 +22,9 @@ import boto3
 
 import lakeworks
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "book" / "wine-canvas.csv"
+DATA = (
+    Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "book" / "wine-canvas.csv"
+)
 
 TRAIN_SCRIPT = '''\
 """A tiny "training" script in SageMaker script mode: mean price per country."""

@@ -66,7 +66,9 @@ def test_secrets_are_masked(tmp_path: Path) -> None:
         ({"server": {"colour": "red"}}, "colour"),
     ],
 )
-def test_bad_values_are_refused(tmp_path: Path, overrides: dict[str, object], fragment: str) -> None:
+def test_bad_values_are_refused(
+    tmp_path: Path, overrides: dict[str, object], fragment: str
+) -> None:
     with pytest.raises(pydantic.ValidationError, match=fragment):
         load_settings(home=tmp_path, **overrides)
 

@@ -75,7 +75,9 @@ def test_expired_token_is_refused(server: InProcessServer) -> None:
 
 
 def test_access_keys(server: InProcessServer) -> None:
-    created = server.client.post("/api/v1/access-keys", json={"principal": "etl", "scopes": ["write"]})
+    created = server.client.post(
+        "/api/v1/access-keys", json={"principal": "etl", "scopes": ["write"]}
+    )
     assert created.status_code == 201
     key = created.json()
     assert len(key["secret_access_key"]) == 40

@@ -34,7 +34,11 @@ def test_every_native_route_needs_credentials(server: InProcessServer) -> None:
         if (method, path) in PUBLIC_ROUTES:
             continue
         url = _PARAM.sub("x1", path)
-        for headers in ({}, {"Authorization": "Bearer lwt_bogus_token"}, {"Authorization": "Basic eDp5"}):
+        for headers in (
+            {},
+            {"Authorization": "Bearer lwt_bogus_token"},
+            {"Authorization": "Basic eDp5"},
+        ):
             response = server.client.request(
                 method, url, headers={**headers, "Authorization": headers.get("Authorization", "")}
             )
@@ -53,7 +57,5 @@ def test_docs_pages_need_no_secrets_but_health_reveals_only_version(
 
 @pytest.mark.parametrize("method", ["GET", "PUT", "POST", "DELETE", "HEAD"])
 def test_aws_front_door_refuses_unsigned_requests(server: InProcessServer, method: str) -> None:
-    response = server.client.request(
-        method, "/some-bucket/some-key", headers={"Authorization": ""}
-    )
+    response = server.client.request(method, "/some-bucket/some-key", headers={"Authorization": ""})
     assert response.status_code == 403

@@ -121,7 +121,9 @@ def validate_tags(tags: dict[str, str], *, max_tags: int = 50) -> dict[str, str]
         raise ValidationError(f"At most {max_tags} tags are allowed, got {len(tags)}")
     for key, value in tags.items():
         if not 1 <= len(key) <= 128 or not _TAG_CHARS.match(key):
-            raise ValidationError(f"Invalid tag key {key!r}: 1-128 letters, digits, spaces, _.:/=+-@")
+            raise ValidationError(
+                f"Invalid tag key {key!r}: 1-128 letters, digits, spaces, _.:/=+-@"
+            )
         if key.lower().startswith("aws:"):
             raise ValidationError(f"Tag key {key!r} uses the reserved prefix 'aws:'")
         if len(value) > 256 or not _TAG_CHARS.match(value):
@@ -132,7 +134,7 @@ def validate_tags(tags: dict[str, str], *, max_tags: int = 50) -> dict[str, str]
 
 
 def arn(service: str, resource: str, *, account_id: str, region: str) -> str:
-    """Build an ARN in AWS's format, e.g. ``arn:aws:sagemaker:us-east-1:000000000000:training-job/x``.
+    """Build an ARN in AWS format: ``arn:aws:sagemaker:us-east-1:000000000000:training-job/x``.
 
     SageMaker lower-cases resource names inside ARNs; callers pass the resource part as AWS shows
     it (``training-job/name``).

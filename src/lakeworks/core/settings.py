@@ -54,7 +54,9 @@ class ServerSettings(_Section):
     """The HTTP server."""
 
     host: str = Field("127.0.0.1", description="Interface to bind; loopback unless told otherwise.")
-    port: int = Field(8600, ge=0, le=65535, description="TCP port for the REST API and AWS front door.")
+    port: int = Field(
+        8600, ge=0, le=65535, description="TCP port for the REST API and AWS front door."
+    )
     public_url: str | None = Field(
         None, description="URL clients and jobs use to reach the server (default http://host:port)."
     )
@@ -95,9 +97,7 @@ class StorageSettings(_Section):
 class AwsSettings(_Section):
     """How the AWS-compatible front door presents itself."""
 
-    account_id: str = Field(
-        "000000000000", pattern=r"^\d{12}$", description="Account id in ARNs."
-    )
+    account_id: str = Field("000000000000", pattern=r"^\d{12}$", description="Account id in ARNs.")
     region: str = Field("us-east-1", description="Region in ARNs and signatures.")
     max_clock_skew_seconds: int = Field(
         900, gt=0, description="Largest accepted difference between a signature's time and ours."

@@ -38,7 +38,7 @@ from lakeworks.schemas.iam import (
 __all__ = ["CREDENTIALS_FILE", "IamService", "JobCredentials"]
 
 CREDENTIALS_FILE = "credentials.json"
-TOKEN_PREFIX = "lwt_"
+TOKEN_PREFIX = "lwt_"  # noqa: S105 - a prefix, not a secret
 _KEY_ALPHABET = string.ascii_uppercase + string.digits
 
 
@@ -141,7 +141,9 @@ class IamService:
         """List tokens (never their secrets)."""
         ctx.require("admin")
         with self.db.session() as session:
-            return [self._token_info(r) for r in store.list_credentials(session, "token", principal)]
+            return [
+                self._token_info(r) for r in store.list_credentials(session, "token", principal)
+            ]
 
     def revoke_token(self, ctx: RequestContext, token_id: str) -> TokenInfo:
         """Revoke a token; it stops working at once."""
@@ -206,7 +208,8 @@ class IamService:
                 ctx = self._context(session, record, "access key")
             except Unauthenticated as exc:
                 raise Unauthenticated(exc.message, aws_code="InvalidAccessKeyId") from None
-            assert record is not None and record.secret_encrypted is not None
+            assert record is not None
+            assert record.secret_encrypted is not None
             return self.box.decrypt(record.secret_encrypted), ctx
 
     # -- job credentials -------------------------------------------------------------------
@@ -233,7 +236,8 @@ class IamService:
                 expires_in_seconds=ttl_seconds,
             ),
         )
-        assert token.token and key.secret_access_key
+        assert token.token
+        assert key.secret_access_key
         return JobCredentials(principal, token.token, key.access_key_id, key.secret_access_key)
 
     def revoke_principal(self, principal: str) -> None:

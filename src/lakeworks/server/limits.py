@@ -16,8 +16,8 @@ class BodyLimit:
     """Refuse native request bodies over ``limit`` bytes with a 413 in the native error shape.
 
     Bodies with a ``Content-Length`` are refused before they are read; chunked bodies are
-    counted as they arrive and refused once past the limit. Object uploads (``.../objects/...``) are exempt: the lake enforces
-    its own object size limit while streaming them to disk.
+    counted as they arrive and refused once past the limit. Object uploads (``.../objects/...``)
+    are exempt: the lake enforces its own object size limit while streaming them to disk.
     """
 
     def __init__(self, app: ASGIApp, limit: int) -> None:

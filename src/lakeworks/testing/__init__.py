@@ -62,4 +62,6 @@ def temporary_server(home: Path, **overrides: Any) -> Iterator[InProcessServer]:
         creds = credentials_of(settings.home) if has_file else {}
         if creds:
             client.headers["Authorization"] = f"Bearer {creds['token']}"
-        yield InProcessServer(settings=settings, platform=platform, client=client, credentials=creds)
+        yield InProcessServer(
+            settings=settings, platform=platform, client=client, credentials=creds
+        )

@@ -10,7 +10,10 @@ target_metadata = config.attributes.get("target_metadata")
 
 
 def run() -> None:
-    engine = config.attributes.get("engine") or create_engine(config.get_main_option("sqlalchemy.url"))
+    """Run the pending migrations in one transaction."""
+    engine = config.attributes.get("engine") or create_engine(
+        config.get_main_option("sqlalchemy.url")
+    )
     with engine.begin() as connection:
         context.configure(
             connection=connection,
