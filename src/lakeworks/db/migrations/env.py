@@ -12,7 +12,7 @@ target_metadata = config.attributes.get("target_metadata")
 def run() -> None:
     """Run the pending migrations in one transaction."""
     engine = config.attributes.get("engine") or create_engine(
-        config.get_main_option("sqlalchemy.url")
+        config.get_main_option("sqlalchemy.url") or "sqlite://"
     )
     with engine.begin() as connection:
         context.configure(
