@@ -53,4 +53,5 @@ class Platform:
     def close(self) -> None:
         """Stop background work and release the database."""
         self.jobs.close()
+        self.lake.close()
         self.db.dispose()
