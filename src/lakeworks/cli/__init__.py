@@ -1,0 +1,1 @@
+"""The ``lakeworks`` command line: one command module per domain, all on the SDK."""

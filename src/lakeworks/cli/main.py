@@ -1,0 +1,84 @@
+"""The ``lakeworks`` command.
+
+Every command sits on the SDK. Errors the user can act on (every ``LakeworksError``, a job wait
+that timed out) print one line on stderr and exit 1 — never a traceback. Modules here import only
+typer and the standard library at load time, so ``lakeworks --help`` stays fast; httpx, rich
+tables and pydantic load inside the command that needs them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from lakeworks import __version__
+from lakeworks.cli import config, env, iam, jobs, lake, server
+from lakeworks.cli.output import print_error
+from lakeworks.core.errors import LakeworksError
+
+__all__ = ["app", "main"]
+
+#: Exit code for errors the user can act on (bad input, unknown resource, no server …).
+EXIT_ERROR = 1
+
+
+class _Group(TyperGroup):
+    """The root group: turns expected errors into a message and exit code 1."""
+
+    # ``ctx`` is typer's vendored click Context, which typer does not export under a public name.
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (LakeworksError, TimeoutError) as exc:
+            message = exc.message if isinstance(exc, LakeworksError) else str(exc)
+            print_error(message)
+            raise typer.Exit(EXIT_ERROR) from None
+
+
+app = typer.Typer(
+    name="lakeworks",
+    cls=_Group,
+    help="Lakeworks: a self-hosted ML platform with an AWS-compatible front door.",
+    no_args_is_help=True,
+    add_completion=False,
+    # Locals of a crashing frame can hold tokens and secrets: never print them.
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(server.app, name="server")
+app.command("env")(env.env)
+app.add_typer(config.app, name="config")
+app.add_typer(jobs.app, name="jobs")
+app.add_typer(lake.app, name="lake")
+app.add_typer(iam.tokens_app, name="tokens")
+app.add_typer(iam.access_keys_app, name="access-keys")
+app.command("whoami")(iam.whoami)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"lakeworks {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Lakeworks: a self-hosted ML platform with an AWS-compatible front door.
+
+    Commands reach the server named by LAKEWORKS_URL and LAKEWORKS_TOKEN, else the local server
+    under LAKEWORKS_HOME (~/.lakeworks), starting it when needed. eval "$(lakeworks env)" sets
+    both, and the AWS_* variables for boto3 and the aws CLI.
+    """
+
+
+def main() -> None:
+    """Entry point of the ``lakeworks`` console script."""
+    app()

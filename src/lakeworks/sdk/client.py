@@ -1,0 +1,188 @@
+"""The Lakeworks client: one object with a typed collection per resource.
+
+Example::
+
+    import lakeworks
+
+    c = lakeworks.Client()  # the local server under ~/.lakeworks, started if needed
+    c.buckets.create("data")
+    c.objects.put("data", "train.csv", Path("train.csv"))
+    job = c.jobs.create(job_name="train-1", code_uri="s3://data/train.py", entry_point="train.py")
+    c.jobs.wait("train-1")
+
+Where the client connects, first match wins: the ``url``/``token`` arguments; the
+``LAKEWORKS_URL``/``LAKEWORKS_TOKEN`` environment variables; the local server under ``home``
+(``LAKEWORKS_HOME`` or ``~/.lakeworks``), whose ``server.json`` and ``credentials.json`` give the
+URL and the admin token — started in the background first when none is running there.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from lakeworks.core.settings import default_home
+from lakeworks.schemas.iam import CallerIdentity
+from lakeworks.sdk import iam
+from lakeworks.sdk._http import Transport
+from lakeworks.sdk.errors import ServerUnreachable
+from lakeworks.sdk.jobs import Jobs
+from lakeworks.sdk.lake import Buckets, Objects
+from lakeworks.sdk.local import find_server, read_credentials, start_server
+
+__all__ = ["DEFAULT_TIMEOUT", "Client", "ServerUnreachable"]
+
+log = logging.getLogger("lakeworks.sdk")
+
+#: Seconds to wait for the server on each network operation.
+DEFAULT_TIMEOUT = 60.0
+_ENV_URL = "LAKEWORKS_URL"
+_ENV_TOKEN = "LAKEWORKS_TOKEN"  # noqa: S105 - the variable's name, not a secret
+
+
+class Client:
+    """A connection to one Lakeworks server.
+
+    Args:
+        url: Server URL, e.g. ``http://127.0.0.1:8600``.
+        token: Bearer token.
+        home: Home of a local server (default ``$LAKEWORKS_HOME`` or ``~/.lakeworks``); used
+            when no URL is given, and for :meth:`aws_env`.
+        http: An httpx client to send requests through (tests pass the in-process
+            ``lakeworks.testing.temporary_server(...).client``, which carries the token).
+        timeout: Seconds to wait for the server on each network operation.
+        start: Start a local server when none runs under ``home`` (only when no URL is given).
+
+    Raises:
+        ServerUnreachable: No URL given, no server under ``home`` and ``start`` is false, or
+            the local server failed to start.
+
+    Attributes:
+        url: The server URL.
+        home: The local server's home, when known.
+        buckets: :class:`~lakeworks.sdk.lake.Buckets`.
+        objects: :class:`~lakeworks.sdk.lake.Objects`.
+        jobs: :class:`~lakeworks.sdk.jobs.Jobs`.
+        tokens: :class:`~lakeworks.sdk.iam.Tokens`.
+        access_keys: :class:`~lakeworks.sdk.iam.AccessKeys`.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        token: str | None = None,
+        *,
+        home: str | os.PathLike[str] | None = None,
+        http: httpx.Client | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        start: bool = True,
+    ) -> None:
+        self.home: Path | None = Path(home).expanduser().resolve() if home else None
+        if url is None and http is not None and str(http.base_url):
+            url = str(http.base_url)
+        if http is None:
+            # An injected client already carries its credentials; the environment applies to
+            # clients this object builds itself.
+            url = url or os.environ.get(_ENV_URL) or None
+            token = token or os.environ.get(_ENV_TOKEN) or None
+        if url is None:
+            url, token = self._local(start, token)
+        elif token is None and http is None:
+            token = self._token_of_local(url)
+        self.url = url.rstrip("/")
+        self._owns_http = http is None
+        self._http = http or httpx.Client(timeout=timeout)
+        self._transport = Transport(self._http, self.url, token)
+        self.buckets = Buckets(self._transport)
+        self.objects = Objects(self._transport)
+        self.jobs = Jobs(self._transport)
+        self.tokens = iam.Tokens(self._transport)
+        self.access_keys = iam.AccessKeys(self._transport)
+
+    def _local(self, start: bool, token: str | None) -> tuple[str, str | None]:
+        home = self.home = self.home or default_home().expanduser().resolve()
+        server = find_server(home)
+        if server is None:
+            if not start:
+                raise ServerUnreachable(
+                    f"No Lakeworks server is running under {home}; start one with "
+                    f"'lakeworks server start --home {home}' or set {_ENV_URL}",
+                    details={"home": str(home)},
+                )
+            server = start_server(home)
+            log.info("started a Lakeworks server at %s (home %s)", server.url, home)
+        credentials = read_credentials(home) or {}
+        return server.url, token or credentials.get("token")
+
+    def _token_of_local(self, url: str) -> str | None:
+        # A URL without a token: if it is the local server's, its admin token is on disk.
+        home = self.home or default_home().expanduser().resolve()
+        server = find_server(home, check_health=False)
+        if server is None or server.url != url.rstrip("/"):
+            return None
+        self.home = home
+        return (read_credentials(home) or {}).get("token")
+
+    def __repr__(self) -> str:
+        return f"Client(url={self.url!r})"
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connections this client opened (an injected ``http`` is left open)."""
+        if self._owns_http:
+            self._http.close()
+
+    def health(self) -> dict[str, Any]:
+        """The server's ``/healthz`` answer (no credentials needed)."""
+        data: dict[str, Any] = self._transport.request("GET", "/healthz").json()
+        return data
+
+    def whoami(self) -> CallerIdentity:
+        """The caller's principal, scopes and ARN."""
+        return iam.whoami(self._transport)
+
+    def aws_env(self) -> dict[str, str] | None:
+        """The ``AWS_*`` variables that point boto3 and the aws CLI at this server.
+
+        Returns:
+            ``AWS_ENDPOINT_URL``, ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY`` and
+            ``AWS_DEFAULT_REGION``; ``None`` when the access keys are unknown (only the local
+            server's home holds them — create a pair with ``access_keys.create()`` otherwise).
+        """
+        credentials = read_credentials(self.home) if self.home else None
+        if not credentials or "access_key_id" not in credentials:
+            return None
+        return {
+            "AWS_ENDPOINT_URL": self.url,
+            "AWS_ACCESS_KEY_ID": credentials["access_key_id"],
+            "AWS_SECRET_ACCESS_KEY": credentials.get("secret_access_key", ""),
+            "AWS_DEFAULT_REGION": aws_region(self.home),
+        }
+
+
+def aws_region(home: Path | None) -> str:
+    """The region the server under ``home`` signs and answers with (its ``aws.region``)."""
+    import pydantic
+
+    from lakeworks.core.settings import load_settings
+
+    try:
+        settings = load_settings(home=home) if home else load_settings()
+    except pydantic.ValidationError:
+        return "us-east-1"  # the server would not start with these settings either
+    return settings.aws.region
