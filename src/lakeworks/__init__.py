@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from lakeworks.core.errors import *  # noqa: F403
@@ -19,7 +20,6 @@ if TYPE_CHECKING:
 
 def __getattr__(name: str) -> Any:
     if name == "Client":
-        from lakeworks.sdk.client import Client
-
-        return Client
+        # Imported by name so that domains importing ``lakeworks`` do not depend on the SDK.
+        return importlib.import_module("lakeworks.sdk.client").Client
     raise AttributeError(name)

@@ -11,6 +11,7 @@ import ipaddress
 import json
 import logging
 import os
+import signal
 import socket
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,10 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def serve(settings: Settings) -> None:
@@ -71,6 +76,9 @@ def serve(settings: Settings) -> None:
     info: dict[str, Any] = {"pid": os.getpid(), "url": settings.public_url, "port": port}
     write_private_file(state_file, json.dumps(info).encode())
     log.info("Lakeworks listening on %s (home %s)", settings.public_url, settings.home)
+    # uvicorn re-raises SIGTERM after its graceful shutdown; turn it into a clean exit so the
+    # finally below removes server.json and the exit status is 0.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     try:
         server.run(sockets=[sock])
     finally:

@@ -13,13 +13,14 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from fastapi.testclient import TestClient
+from typing import TYPE_CHECKING, Any
 
 from lakeworks.core.settings import Settings, load_settings
 from lakeworks.server.app import create_app
 from lakeworks.server.platform import Platform
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
 
 __all__ = ["InProcessServer", "credentials_of", "make_settings", "temporary_server"]
 
@@ -53,6 +54,8 @@ class InProcessServer:
 @contextlib.contextmanager
 def temporary_server(home: Path, **overrides: Any) -> Iterator[InProcessServer]:
     """Run the whole app in process with its lifespan; the client sends the admin token."""
+    from fastapi.testclient import TestClient  # deferred: it warns on import (httpx2 nudge)
+
     settings = make_settings(home, **overrides)
     platform = Platform.open(settings)
     app = create_app(settings, platform)

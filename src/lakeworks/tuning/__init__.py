@@ -1,0 +1,1 @@
+"""Automatic model tuning: search strategies and tuning jobs over training jobs."""
