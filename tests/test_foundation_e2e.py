@@ -57,7 +57,8 @@ BOTO_SCRIPT = textwrap.dedent(
     src, dst = sys.argv[1], sys.argv[2]
     s3 = boto3.client("s3")  # everything from the environment that `lakeworks env` set
     s3.create_bucket(Bucket="e2e")
-    config = TransferConfig(multipart_threshold=8 * 1024 * 1024, multipart_chunksize=8 * 1024 * 1024)
+    mb8 = 8 * 1024 * 1024
+    config = TransferConfig(multipart_threshold=mb8, multipart_chunksize=mb8)
     s3.upload_file(src, "e2e", "data/blob.bin", Config=config)
     head = s3.head_object(Bucket="e2e", Key="data/blob.bin")
     assert head["ETag"].strip('"').endswith("-3"), head["ETag"]  # 3 parts: multipart happened
