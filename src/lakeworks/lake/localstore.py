@@ -693,7 +693,7 @@ class LocalStore(ObjectStore):
                 path = staging / f"{part.part_number:05d}-{part.etag}"
                 try:
                     with path.open("rb") as source:
-                        shutil.copyfileobj(source, temp.file, CHUNK_SIZE)
+                        _append_file(source, temp.file)
                 except FileNotFoundError:
                     raise ValidationError(
                         f"Part {part.part_number} with ETag {part.etag} is not staged",
@@ -724,3 +724,26 @@ class _NullSink:
 
 def _no_upload(upload_id: str) -> NotFound:
     return NotFound(f"No multipart upload with id {upload_id!r}", aws_code="NoSuchUpload")
+
+
+def _append_file(source: IO[bytes], sink: IO[bytes]) -> None:
+    """Append all of ``source`` to ``sink``, in the kernel where the platform allows.
+
+    Completing a multipart upload concatenates parts that are already on disk; ``copy_file_range``
+    moves them without passing the bytes through Python (several times faster than a read/write
+    loop), and the plain loop covers file systems and platforms without it.
+    """
+    sink.flush()
+    if hasattr(os, "copy_file_range"):
+        src_fd, dst_fd = source.fileno(), sink.fileno()
+        copied = 0
+        try:
+            while n := os.copy_file_range(src_fd, dst_fd, 1 << 30):
+                copied += n
+            sink.seek(0, os.SEEK_END)
+            return
+        except OSError:
+            if copied:
+                raise
+            # e.g. EXDEV or a file system without it: fall back to the loop below
+    shutil.copyfileobj(source, sink, CHUNK_SIZE)
