@@ -30,8 +30,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from lakeworks.dataprep import example_recipe, profile_dataset, profile_frame
+from lakeworks.testing.datasets import book_dataset
 
-WINE = Path("/work/shared/datasets/book/winemag-data_first150k.csv.gz")
+WINE = book_dataset("winemag-data_first150k.csv.gz")
 ROUNDS = 5
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
-BOOK = Path("/work/shared/datasets/book")
+from lakeworks.testing.datasets import book_dataset
+
+BOOK = book_dataset()
 WINE_150K = BOOK / "winemag-data_first150k.csv.gz"
 WINE_CANVAS = BOOK / "wine-canvas.csv"
 

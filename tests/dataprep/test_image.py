@@ -30,8 +30,9 @@ from lakeworks.dataprep.image.recordio import (
     write_lst,
     write_record,
 )
+from lakeworks.testing.datasets import book_dataset
 
-BOOK = Path("/work/shared/datasets/book")
+BOOK = book_dataset()
 PUPPY = BOOK / "puppy.jpg"
 BOOK_IMAGES = BOOK / "pcb-blind-test"
 MAGIC_BYTES = struct.pack("<I", MAGIC)

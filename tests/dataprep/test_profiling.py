@@ -15,8 +15,9 @@ import pytest
 
 from lakeworks.core.errors import ValidationError
 from lakeworks.dataprep import profile_dataset, profile_frame, render_profile_html
+from lakeworks.testing.datasets import book_dataset
 
-WINE_150K = Path("/work/shared/datasets/book/winemag-data_first150k.csv.gz")
+WINE_150K = book_dataset("winemag-data_first150k.csv.gz")
 
 
 def column(profile: dict[str, Any], name: str) -> dict[str, Any]:
