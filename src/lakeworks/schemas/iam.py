@@ -21,11 +21,15 @@ __all__ = [
 Scope = Literal["read", "write", "admin"]
 
 
+def _admin_scope() -> list[Scope]:
+    return ["admin"]
+
+
 class TokenCreate(RequestModel):
     """Create a bearer token for a principal (created if new)."""
 
     principal: str = Field("admin", min_length=1, max_length=128, pattern=r"^[\w.@/+=,-]+$")
-    scopes: list[Scope] = Field(default_factory=lambda: ["admin"], min_length=1)
+    scopes: list[Scope] = Field(default_factory=_admin_scope, min_length=1)
     description: str = Field("", max_length=1024)
     expires_in_seconds: int | None = Field(None, gt=0, le=10 * 365 * 86400)
 
@@ -47,7 +51,7 @@ class AccessKeyCreate(RequestModel):
     """Create an access-key pair for a principal (created if new)."""
 
     principal: str = Field("admin", min_length=1, max_length=128, pattern=r"^[\w.@/+=,-]+$")
-    scopes: list[Scope] = Field(default_factory=lambda: ["admin"], min_length=1)
+    scopes: list[Scope] = Field(default_factory=_admin_scope, min_length=1)
     description: str = Field("", max_length=1024)
     expires_in_seconds: int | None = Field(None, gt=0, le=10 * 365 * 86400)
 
