@@ -11,6 +11,7 @@ from lakeworks.db import Database
 from lakeworks.iam.secrets import SecretBox
 from lakeworks.iam.service import IamService
 from lakeworks.jobs.service import JobService
+from lakeworks.lake.catalog.service import CatalogService
 from lakeworks.lake.service import LakeService
 
 __all__ = ["Platform"]
@@ -27,6 +28,7 @@ class Platform:
     iam: IamService
     lake: LakeService
     jobs: JobService
+    catalog: CatalogService
 
     @classmethod
     def open(cls, settings: Settings) -> Platform:
@@ -44,14 +46,17 @@ class Platform:
         lake = LakeService(settings, db)
         backend = load_backend_class(settings.jobs.backend)(settings)
         jobs = JobService(settings, db, iam, lake, backend)
-        return cls(settings=settings, db=db, iam=iam, lake=lake, jobs=jobs)
+        catalog = CatalogService(settings, db, lake)
+        return cls(settings=settings, db=db, iam=iam, lake=lake, jobs=jobs, catalog=catalog)
 
     def start(self) -> None:
         """Start background work (the job supervisor)."""
         self.jobs.start()
+        self.catalog.start()
 
     def close(self) -> None:
         """Stop background work and release the database."""
         self.jobs.close()
+        self.catalog.close()
         self.lake.close()
         self.db.dispose()

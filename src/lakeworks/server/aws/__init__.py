@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Scope
 
-from lakeworks.server.aws import s3, sts
+from lakeworks.server.aws import athena, glue, s3, sts
 from lakeworks.server.aws.dispatch import AwsFrontDoor
 from lakeworks.server.aws.service import AwsService, ServiceRegistry
 from lakeworks.server.platform import Platform
@@ -24,7 +24,7 @@ __all__ = ["NATIVE_PREFIXES", "SERVICES", "create_aws_app", "is_aws_request"]
 NATIVE_PREFIXES = ("/api/", "/healthz", "/openapi.json", "/docs")
 
 #: Every AWS service the front door speaks.
-SERVICES: tuple[AwsService, ...] = (s3.SERVICE, sts.SERVICE)
+SERVICES: tuple[AwsService, ...] = (s3.SERVICE, sts.SERVICE, glue.SERVICE, athena.SERVICE)
 
 _PRESIGN_PARAMS = frozenset({"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature"})
 

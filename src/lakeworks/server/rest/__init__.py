@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from lakeworks.server.rest import iam, jobs, lake, system
+from lakeworks.server.rest import catalog, iam, jobs, lake, system
 
 __all__ = ["ROUTERS"]
 
 #: Every native router, in the order they are mounted.
-ROUTERS: tuple[APIRouter, ...] = (system.router, iam.router, lake.router, jobs.router)
+ROUTERS: tuple[APIRouter, ...] = (
+    system.router,
+    iam.router,
+    lake.router,
+    jobs.router,
+    catalog.router,
+)
