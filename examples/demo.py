@@ -6,7 +6,11 @@ Run it with ``scripts/demo``. It starts (or reuses) the local server under ``$LA
 1. the lake through the native SDK: a bucket, an upload, a listing;
 2. the same lake through boto3, unchanged AWS code pointed at Lakeworks;
 3. a script job that reads its input channel, writes a model and logs, run in the
-   SageMaker container layout, and its logs and artifact.
+   SageMaker container layout, and its logs and artifact;
+4. a crawler catalogs the raw data and SQL answers a question about it;
+5. a profile job reports on the raw data and the book's wine recipe engineers its features;
+6. the built-in XGBoost algorithm trains through the SageMaker API (boto3, unchanged);
+7. the trained model is deployed to an endpoint and invoked with CSV.
 
 Each capability that lands joins this walk.
 """
@@ -17,14 +21,17 @@ import io
 import tarfile
 import time
 from pathlib import Path
+from typing import Any
 
 import boto3
+import pandas as pd
 
 import lakeworks
 
-DATA = (
-    Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "book" / "wine-canvas.csv"
-)
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "datasets" / "book" / "wine-canvas.csv"
+RECIPE = REPO / "src" / "lakeworks" / "dataprep" / "examples" / "wine.yaml"
+XGBOOST_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 
 TRAIN_SCRIPT = '''\
 """A tiny "training" script in SageMaker script mode: mean price per country."""
@@ -52,6 +59,16 @@ print(f"learned the mean {args.target} of {len(model)} countries")
 
 def step(title: str) -> None:
     print(f"\n== {title}")
+
+
+def wait_for(describe: Any, field: str, done: set[str], timeout: float = 300) -> dict[str, Any]:
+    """Poll a boto3 describe call until ``field`` reaches one of ``done``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        answer: dict[str, Any] = describe()
+        if answer[field] in done or time.monotonic() > deadline:
+            return answer
+        time.sleep(0.5)
 
 
 def main() -> None:
@@ -105,6 +122,131 @@ def main() -> None:
     blob = s3.get_object(Bucket=bucket, Key=artifact_key)["Body"].read()
     with tarfile.open(fileobj=io.BytesIO(blob)) as archive:
         print(f"  model artifact {job.model_artifacts} holds {archive.getnames()}")
+
+    step("4. Catalog the raw data with a crawler, then ask SQL")
+    client.objects.put(bucket, "datasets/wine/wine.csv", data, content_type="text/csv")
+    if "demo" not in {d.name for d in client.catalog.databases.list()}:
+        client.catalog.databases.create("demo")
+    crawler = f"demo-crawler-{int(time.time())}"
+    client.crawlers.create(crawler, database_name="demo", targets=[f"s3://{bucket}/datasets/"])
+    client.crawlers.start(crawler)
+    client.crawlers.wait(crawler)
+    table = client.catalog.tables.get("demo", "wine")
+    print(
+        f"  table demo.wine: {len(table.storage_descriptor.columns)} columns at "
+        f"{table.storage_descriptor.location}"
+    )
+    answer = client.sql_frame(
+        "SELECT country, count(*) AS wines, round(avg(price), 2) AS avg_price "
+        "FROM wine GROUP BY country ORDER BY wines DESC LIMIT 5",
+        database="demo",
+    )
+    for line in answer.to_string(index=False).splitlines():
+        print(f"  {line}")
+
+    step("5. Profile the raw data and engineer features with the wine recipe")
+    profile = client.processing_jobs.wait(
+        client.profiles.create(f"s3://{bucket}/datasets/wine/wine.csv").processing_job_name
+    )
+    print(f"  profile job {profile.processing_job_status}: {client.profiles.report_uri(profile)}")
+    if "wine" not in {r.name for r in client.recipes.list()}:
+        client.recipes.create(RECIPE)
+    fit = client.processing_jobs.wait(
+        client.recipes.fit(
+            "wine", f"s3://{bucket}/datasets/wine/wine.csv", f"s3://{bucket}/features/"
+        ).processing_job_name
+    )
+    print(f"  recipe fit job {fit.processing_job_status}; outputs: {fit.outputs}")
+
+    step("6. Train the built-in XGBoost through the SageMaker API (boto3)")
+    frame = pd.read_csv(io.BytesIO(data)).dropna(subset=["price", "points"])
+    train = frame[["price", "points"]].assign(
+        **{f"is_{c}": (frame["country"] == c).astype(int) for c in ("US", "France", "Italy")}
+    )
+    buffer = io.StringIO()
+    train.to_csv(buffer, header=False, index=False)  # label first, no header: as AWS reads it
+    s3.put_object(Bucket=bucket, Key="xgb/train/train.csv", Body=buffer.getvalue().encode())
+    sm = boto3.client(
+        "sagemaker",
+        endpoint_url=env["AWS_ENDPOINT_URL"],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        region_name=env["AWS_DEFAULT_REGION"],
+    )
+    tjob = f"demo-xgb-{int(time.time())}"
+    sm.create_training_job(
+        TrainingJobName=tjob,
+        AlgorithmSpecification={"TrainingImage": XGBOOST_IMAGE, "TrainingInputMode": "File"},
+        RoleArn="arn:aws:iam::000000000000:role/demo",
+        HyperParameters={"num_round": "50", "objective": "reg:squarederror", "max_depth": "4"},
+        InputDataConfig=[
+            {
+                "ChannelName": "train",
+                "ContentType": "text/csv",
+                "DataSource": {
+                    "S3DataSource": {
+                        "S3DataType": "S3Prefix",
+                        "S3Uri": f"s3://{bucket}/xgb/train/",
+                        "S3DataDistributionType": "FullyReplicated",
+                    }
+                },
+            }
+        ],
+        OutputDataConfig={"S3OutputPath": f"s3://{bucket}/xgb/output"},
+        ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 5},
+        StoppingCondition={"MaxRuntimeInSeconds": 600},
+    )
+    trained = wait_for(
+        lambda: sm.describe_training_job(TrainingJobName=tjob),
+        "TrainingJobStatus",
+        {"Completed", "Failed", "Stopped"},
+    )
+    metrics = {
+        m["MetricName"]: round(m["Value"], 3) for m in trained.get("FinalMetricDataList", [])
+    }
+    print(f"  {tjob}: {trained['TrainingJobStatus']}  metrics {metrics}")
+    artifact = trained["ModelArtifacts"]["S3ModelArtifacts"]
+    print(f"  artifact {artifact}")
+
+    step("7. Deploy the model to an endpoint and invoke it")
+    stamp = int(time.time())
+    model, config, endpoint = f"demo-model-{stamp}", f"demo-config-{stamp}", f"demo-ep-{stamp}"
+    sm.create_model(
+        ModelName=model,
+        PrimaryContainer={"Image": XGBOOST_IMAGE, "ModelDataUrl": artifact},
+        ExecutionRoleArn="arn:aws:iam::000000000000:role/demo",
+    )
+    sm.create_endpoint_config(
+        EndpointConfigName=config,
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": model,
+                "InitialInstanceCount": 1,
+                "InstanceType": "ml.m5.large",
+            }
+        ],
+    )
+    sm.create_endpoint(EndpointName=endpoint, EndpointConfigName=config)
+    status = wait_for(
+        lambda: sm.describe_endpoint(EndpointName=endpoint),
+        "EndpointStatus",
+        {"InService", "Failed"},
+    )
+    print(f"  endpoint {endpoint}: {status['EndpointStatus']}")
+    runtime = boto3.client(
+        "sagemaker-runtime",
+        endpoint_url=env["AWS_ENDPOINT_URL"],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        region_name=env["AWS_DEFAULT_REGION"],
+    )
+    rows = "92,1,0,0\n92,0,1,0\n95,0,0,1"
+    reply = runtime.invoke_endpoint(EndpointName=endpoint, ContentType="text/csv", Body=rows)
+    answer_text = reply["Body"].read().decode().replace("\n", ",")
+    prices = ", ".join(f"{float(v):.2f}" for v in answer_text.split(",") if v.strip())
+    print(f"  predicted prices (92-pt US, 92-pt French, 95-pt Italian wine): {prices}")
+    sm.delete_endpoint(EndpointName=endpoint)
     print("\nDone. Stop the server with: .venv/bin/lakeworks server stop")
 
 

@@ -138,3 +138,10 @@ def test_demo_runs_end_to_end(home: Path) -> None:
     assert "Completed" in ran.stdout
     assert "learned the mean price" in ran.stdout
     assert "model.json" in ran.stdout
+    # the rest of the workflow: catalog + SQL, profile + recipe, built-in training, hosting
+    assert "table demo.wine" in ran.stdout
+    assert "profile job Completed" in ran.stdout
+    assert "recipe fit job Completed" in ran.stdout
+    assert "metrics {'train:rmse'" in ran.stdout
+    assert ": InService" in ran.stdout
+    assert "predicted prices" in ran.stdout

@@ -19,10 +19,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
-__all__ = ["Backend", "Handle", "LaunchSpec", "LogChunk", "PollResult"]
+__all__ = [
+    "SERVICE_ADDRESS_ENV",
+    "Backend",
+    "Handle",
+    "LaunchSpec",
+    "LogChunk",
+    "PollResult",
+    "ServiceBackend",
+]
 
 #: What a backend needs to find its job again, even from another server process: plain JSON.
 Handle = dict[str, Any]
+
+#: Names the file a service process writes its address to: ``{"host": ..., "port": ...}``.
+SERVICE_ADDRESS_ENV = "LAKEWORKS_SERVICE_ADDRESS_FILE"
 
 
 @dataclass(frozen=True)
@@ -144,4 +155,27 @@ class Backend(Protocol):
 
     def close(self) -> None:
         """Release what the backend holds in this server process. Jobs keep running."""
+        ...
+
+
+@runtime_checkable
+class ServiceBackend(Backend, Protocol):
+    """A backend that also runs long-lived services: endpoint instances (model servers).
+
+    A service is started like a job (same :class:`LaunchSpec`, same handle, polled, stopped and
+    adopted with the same methods) but is meant to run until stopped, and it listens: once
+    ready it writes its address to the file the backend names in ``$LAKEWORKS_SERVICE_ADDRESS_FILE``
+    (:data:`SERVICE_ADDRESS_ENV`), and :meth:`service_address` reads it back.
+    """
+
+    def start_service(self, spec: LaunchSpec) -> Handle:
+        """Start a service process (a stale address from an earlier start is cleared first).
+
+        Raises:
+            OSError: The command could not be started at all.
+        """
+        ...
+
+    def service_address(self, handle: Handle) -> tuple[str, int] | None:
+        """``(host, port)`` once the service listens; None before (or when it never will)."""
         ...

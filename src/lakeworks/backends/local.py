@@ -17,6 +17,9 @@ the job. Files this backend keeps in ``<job_dir>/runner/``:
     The user command's pid (= its process group), for the SIGKILL after the stop grace.
 ``exit.json``
     How the command ended; written atomically by the wrapper.
+``address.json``
+    Services only (:meth:`LocalBackend.start_service`): ``{"host", "port"}`` the service listens
+    on, written by the service itself once ready.
 
 Without ``/proc`` (macOS) liveness falls back to ``kill(pid, 0)``, a weaker guard against pid
 reuse.
@@ -25,6 +28,7 @@ reuse.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import signal
@@ -37,7 +41,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from lakeworks.backends.base import Handle, LaunchSpec, LogChunk, PollResult
+from lakeworks.backends.base import (
+    SERVICE_ADDRESS_ENV,
+    Handle,
+    LaunchSpec,
+    LogChunk,
+    PollResult,
+)
 
 __all__ = ["RUNNER_DIR", "LocalBackend", "process_start_ticks"]
 
@@ -71,6 +81,18 @@ def process_start_ticks(pid: int) -> int | None:
     return int(fields[19])
 
 
+def _read_small(path: Path, limit: int = 4096) -> str | None:
+    """Read a small file the job may have written, never following a link it put there."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as file:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return file.read(limit).decode("utf-8", "replace")
+
+
 def _alive(pid: int, start_ticks: int | None) -> bool:
     now = process_start_ticks(pid)
     return now is not None and (start_ticks is None or now == start_ticks)
@@ -85,6 +107,7 @@ class _Files:
         self.log = self.dir / "output.log"
         self.child = self.dir / "child.json"
         self.exit = self.dir / "exit.json"
+        self.address = self.dir / "address.json"
 
     def read_json(self, path: Path) -> dict[str, Any] | None:
         try:
@@ -216,6 +239,31 @@ class LocalBackend:
         for process in remaining:
             # Still our child: something must wait() for it, or it lingers as a zombie.
             threading.Thread(target=process.wait, name="lakeworks-reaper", daemon=True).start()
+
+    # -- services ----------------------------------------------------------------------------
+
+    def start_service(self, spec: LaunchSpec) -> Handle:
+        """Start a long-running service like a job; it writes ``runner/address.json`` once ready."""
+        files = _Files(spec.job_dir)
+        files.dir.mkdir(parents=True, exist_ok=True)
+        files.address.unlink(missing_ok=True)
+        env = {**spec.env, SERVICE_ADDRESS_ENV: str(files.address)}
+        return self.submit(dataclasses.replace(spec, env=env))
+
+    def service_address(self, handle: Handle) -> tuple[str, int] | None:
+        """The loopback port the service wrote, or None while it has written none.
+
+        Only the port is taken from the file (the service's own code could rewrite it): the host
+        is always this machine's loopback address.
+        """
+        text = _read_small(_Files(Path(handle["job_dir"])).address)
+        try:
+            port = json.loads(text)["port"] if text else None
+        except (ValueError, KeyError, TypeError):
+            return None
+        if not isinstance(port, int) or not 0 < port < 65536:
+            return None
+        return ("127.0.0.1", port)
 
     # -- helpers -----------------------------------------------------------------------------
 

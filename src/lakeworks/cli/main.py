@@ -14,7 +14,20 @@ import typer
 from typer.core import TyperGroup
 
 from lakeworks import __version__
-from lakeworks.cli import config, env, iam, jobs, lake, server
+from lakeworks.cli import (
+    catalog,
+    config,
+    env,
+    iam,
+    jobs,
+    lake,
+    lake_config,
+    processing,
+    profile,
+    recipes,
+    server,
+    sql,
+)
 from lakeworks.cli.output import print_error
 from lakeworks.core.errors import LakeworksError
 
@@ -51,9 +64,21 @@ app.command("env")(env.env)
 app.add_typer(config.app, name="config")
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(lake.app, name="lake")
+lake.app.add_typer(lake_config.versioning_app, name="versioning")
+lake.app.add_typer(lake_config.versions_app, name="versions")
+lake.app.add_typer(lake_config.tags_app, name="tags")
+lake.app.add_typer(lake_config.encryption_app, name="encryption")
+lake.app.add_typer(lake_config.policy_app, name="policy")
+lake.app.add_typer(lake_config.lifecycle_app, name="lifecycle")
 app.add_typer(iam.tokens_app, name="tokens")
 app.add_typer(iam.access_keys_app, name="access-keys")
 app.command("whoami")(iam.whoami)
+app.add_typer(recipes.app, name="recipes")
+app.add_typer(processing.app, name="processing-jobs")
+app.command("profile")(profile.profile)
+app.add_typer(catalog.app, name="catalog")
+app.add_typer(catalog.crawlers_app, name="crawlers")
+app.command("sql")(sql.sql)
 
 
 def _version(value: bool) -> None:

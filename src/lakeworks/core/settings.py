@@ -26,6 +26,7 @@ __all__ = [
     "AuthSettings",
     "AwsSettings",
     "DatabaseSettings",
+    "HostingSettings",
     "JobsSettings",
     "ServerSettings",
     "SettingSource",
@@ -121,6 +122,29 @@ class JobsSettings(_Section):
     )
 
 
+class HostingSettings(_Section):
+    """Model hosting: endpoint instances, invocations, data capture."""
+
+    startup_timeout_seconds: float = Field(
+        120.0, gt=0, description="Longest wait for a new model server to answer /ping."
+    )
+    health_interval_seconds: float = Field(
+        1.0, gt=0, description="How often endpoint instances are checked (and restarted)."
+    )
+    invocation_timeout_seconds: float = Field(
+        60.0, gt=0, description="Longest a model may take to answer one invocation (AWS: 60)."
+    )
+    multi_model_cache_bytes: int = Field(
+        1024**3,
+        gt=0,
+        description="Memory budget per instance of a multi-model endpoint; the least recently "
+        "used models are unloaded past it.",
+    )
+    capture_flush_seconds: float = Field(
+        5.0, gt=0, description="How often captured requests are written to the lake."
+    )
+
+
 class AuthSettings(_Section):
     """Credentials."""
 
@@ -151,6 +175,7 @@ class Settings(BaseSettings):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     aws: AwsSettings = Field(default_factory=AwsSettings)
     jobs: JobsSettings = Field(default_factory=JobsSettings)
+    hosting: HostingSettings = Field(default_factory=HostingSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
 
     @classmethod

@@ -30,6 +30,7 @@ from lakeworks.core.settings import Settings
 from lakeworks.db import Database
 from lakeworks.iam.service import IamService, JobCredentials
 from lakeworks.jobs import staging
+from lakeworks.jobs.kinds import JobKind, Launch
 from lakeworks.jobs.layout import (
     JobPaths,
     command,
@@ -87,6 +88,7 @@ class Executor:
         backend: Backend,
         owner: str,
         clock: Callable[[], datetime],
+        kinds: dict[str, JobKind] | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
@@ -96,6 +98,8 @@ class Executor:
         self.owner = owner
         self.clock = clock
         self.jobs_dir = settings.home / "jobs"
+        #: Registered job kinds by job_type (shared with the JobService, which fills it).
+        self.kinds: dict[str, JobKind] = kinds if kinds is not None else {}
 
     def paths(self, name: str) -> JobPaths:
         """The layout of job ``name``."""
@@ -123,12 +127,18 @@ class Executor:
             if self._move(name, "Starting", "Downloading", "Downloading input data") is None:
                 self._end_unlaunched(name)
                 return
-            step = f"Downloading code from {spec.code_uri}"
-            assert spec.code_uri is not None  # checked on create
-            staging.stage_code(self.lake, ctx, spec.code_uri, paths, spec.entry_point)
-            for channel in spec.input_data_config:
-                step = f"Downloading channel {channel.channel_name!r} from {channel.s3_uri}"
-                staging.stage_channel(self.lake, ctx, channel, paths)
+            kind = self.kinds.get(spec.job_type)
+            launch: Launch | None = None
+            if kind is not None:
+                step = "Preparing the job"
+                launch = kind.prepare(ctx, name, spec, paths)
+            else:
+                step = f"Downloading code from {spec.code_uri}"
+                assert spec.code_uri is not None  # checked on create
+                staging.stage_code(self.lake, ctx, spec.code_uri, paths, spec.entry_point)
+                for channel in spec.input_data_config:
+                    step = f"Downloading channel {channel.channel_name!r} from {channel.s3_uri}"
+                    staging.stage_channel(self.lake, ctx, channel, paths)
             step = "Starting the job process"
             deadline = self.clock() + timedelta(seconds=ttl)
             moved = self._move(
@@ -141,14 +151,19 @@ class Executor:
                 LaunchSpec(
                     job_name=name,
                     job_dir=paths.root,
-                    argv=command(sys.executable, spec),
-                    cwd=paths.code_dir,
-                    env=self.environment(name, spec, paths, creds),
+                    argv=launch.argv if launch else command(sys.executable, spec),
+                    cwd=launch.cwd if launch else paths.code_dir,
+                    env=self.environment(
+                        name, spec, paths, creds, extra=launch.env if launch else None
+                    ),
                 )
             )
             self._record_handle(name, handle)
         except LakeworksError as exc:
-            self.fail_unlaunched(name, f"ClientError: {step} failed: {exc.message}")
+            if step == "Preparing the job":  # a kind's messages say what it was doing
+                self.fail_unlaunched(name, f"ClientError: {exc.message}")
+            else:
+                self.fail_unlaunched(name, f"ClientError: {step} failed: {exc.message}")
         except OSError as exc:
             self.fail_unlaunched(name, f"{step} failed: {exc}")
         except Exception as exc:
@@ -156,12 +171,19 @@ class Executor:
             self.fail_unlaunched(name, f"InternalServerError: {step} failed ({type(exc).__name__})")
 
     def environment(
-        self, name: str, spec: JobCreate, paths: JobPaths, creds: JobCredentials
+        self,
+        name: str,
+        spec: JobCreate,
+        paths: JobPaths,
+        creds: JobCredentials,
+        *,
+        extra: dict[str, str] | None = None,
     ) -> dict[str, str]:
         """The job's complete environment, built from scratch.
 
         Nothing of the server's own environment is copied but ``PATH``: no database URL, no
-        master key, no storage secret, no ``LAKEWORKS_*`` server setting.
+        master key, no storage secret, no ``LAKEWORKS_*`` server setting. ``extra`` (from a job
+        kind) goes on top of the script-mode variables, under the job's credentials.
         """
         region = self.settings.aws.region
         env = {
@@ -174,6 +196,7 @@ class Executor:
         }
         env.update(spec.environment)
         env.update(training_environment(name, spec, paths, num_cpus=os.cpu_count() or 1))
+        env.update(extra or {})
         env.update(
             {
                 "AWS_ACCESS_KEY_ID": creds.access_key_id,
@@ -295,6 +318,12 @@ class Executor:
             except (LakeworksError, OSError) as exc:
                 message = exc.message if isinstance(exc, LakeworksError) else str(exc)
                 outcome, reason = "Failed", f"ClientError: Uploading the results failed: {message}"
+        kind = self.kinds.get(spec.job_type)
+        if kind is not None:
+            try:
+                kind.finish(name, spec, self.paths(name), outcome)
+            except Exception:
+                log.exception("job %s: finishing its %s records failed", name, spec.job_type)
         values["log_uri"] = self._archive_log(current)
         self._settle(name, outcome, failure_reason=reason, expect=current, **values)
 

@@ -109,13 +109,18 @@ class JobPaths:
         return self.data_dir / channel
 
 
-def check_spec(spec: JobCreate) -> None:
+def check_spec(spec: JobCreate, *, require_code: bool = True) -> None:
     """Check what the schema alone cannot: entry point, hyperparameter and variable names.
+
+    Args:
+        spec: The job.
+        require_code: Whether ``code_uri`` must be given (a registered job kind may run
+            without one, e.g. a built-in algorithm).
 
     Raises:
         ValidationError: Naming the field, what was wrong and what is allowed.
     """
-    if spec.code_uri is None:
+    if spec.code_uri is None and require_code:
         raise ValidationError(
             "code_uri is required: the s3:// URI of a .py file, a .tar.gz of sources or a prefix",
             details={"field": "code_uri"},
@@ -304,6 +309,10 @@ def training_environment(
     return env
 
 
+#: Failure texts that already say which side failed, as SageMaker's algorithms write them.
+_CLASSIFIED = ("ClientError:", "AlgorithmError:")
+
+
 def _shorten(text: str, limit: int) -> str:
     """Keep the end of ``text`` (the last lines say most about a failure)."""
     return text if len(text) <= limit else "..." + text[-(limit - 3) :]
@@ -321,10 +330,18 @@ def _cause(exit_code: int) -> str:
 def failure_reason(exit_code: int, failure_text: str | None, log_tail: str) -> str:
     """The FailureReason of a job that exited with ``exit_code`` (not 0).
 
-    The job's own ``output/failure`` text wins, as on SageMaker; otherwise the last lines of its
-    output. At most 1024 characters.
+    The job's own ``output/failure`` text wins, as on SageMaker (kept as written, with how the
+    process ended, when it starts with ``ClientError:`` or ``AlgorithmError:``); otherwise the
+    last lines of its output. At most 1024 characters.
     """
     head = f"AlgorithmError: {_cause(exit_code)}"
+    if failure_text and failure_text.strip().startswith(_CLASSIFIED):
+        # The job classified its failure itself (a built-in algorithm's "ClientError: bad
+        # hyperparameter"): keep its class, as SageMaker shows it, and add how it ended.
+        detail = failure_text.strip()
+        tail = f" ({_cause(exit_code)})"
+        room = MAX_REASON - len(tail)
+        return (detail if len(detail) <= room else detail[: room - 3] + "...") + tail
     if failure_text and failure_text.strip():
         detail = failure_text.strip()
     else:

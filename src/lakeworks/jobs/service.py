@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from sqlalchemy.exc import IntegrityError
 
-from lakeworks.backends.base import Backend
+from lakeworks.backends.base import Backend, LogChunk
 from lakeworks.core.clock import utcnow
 from lakeworks.core.context import RequestContext
 from lakeworks.core.errors import AlreadyExists, NotFound, ResourceInUse, ValidationError
@@ -33,8 +33,16 @@ from lakeworks.core.settings import Settings
 from lakeworks.db import Database
 from lakeworks.iam.service import IamService
 from lakeworks.jobs import staging
-from lakeworks.jobs.layout import check_spec
-from lakeworks.jobs.store import JobRecord, advance, get_job, query_jobs, update_job
+from lakeworks.jobs.kinds import JobKind
+from lakeworks.jobs.layout import JobPaths, check_spec
+from lakeworks.jobs.store import (
+    JobRecord,
+    advance,
+    get_job,
+    list_active,
+    query_jobs,
+    update_job,
+)
 from lakeworks.jobs.supervisor import Supervisor
 from lakeworks.schemas.common import Page
 from lakeworks.schemas.jobs import (
@@ -79,7 +87,52 @@ class JobService:
         self.db = db
         self.backend = backend
         self.clock = clock
-        self.supervisor = Supervisor(settings, db, iam, lake, backend, clock)
+        self.kinds: dict[str, JobKind] = {}
+        self.supervisor = Supervisor(settings, db, iam, lake, backend, clock, self.kinds)
+
+    def register_kind(self, job_type: str, kind: JobKind) -> None:
+        """Let ``kind`` prepare and finish the jobs of ``job_type`` (see :mod:`.kinds`).
+
+        Register before :meth:`start`, so no job of that type is launched without it.
+        """
+        self.kinds[job_type] = kind
+
+    def job_paths(self, name: str) -> JobPaths:
+        """The layout of job ``name``'s directory on this server (it may not exist)."""
+        return self.supervisor.executor.paths(name)
+
+    def active_job_names(self, job_type: str | None = None) -> list[str]:
+        """Names of the jobs not yet ended (of ``job_type`` if given), oldest first."""
+        return [r.name for r in list_active(self.db) if job_type is None or r.job_type == job_type]
+
+    def job_owner(self, name: str) -> tuple[str, list[str]] | None:
+        """The principal that submitted job ``name`` and its scopes then (None: no such job).
+
+        Domains acting for a job (uploading its checkpoints, say) act as this principal.
+        """
+        with self.db.session() as session:
+            record = get_job(session, name)
+        return None if record is None else (record.principal, list(record.scopes))
+
+    def job_start_time(self, name: str) -> datetime | None:
+        """When job ``name`` left Pending (None while pending or when there is no such job)."""
+        with self.db.session() as session:
+            record = get_job(session, name)
+        return None if record is None else record.start_time
+
+    def read_log_chunk(self, name: str, offset: int, limit: int) -> tuple[LogChunk, bool]:
+        """Raw bytes of job ``name``'s log from ``offset``, and whether the job has ended.
+
+        For domains that index logs themselves (no scope check: callers check theirs).
+
+        Raises:
+            NotFound: No such job.
+        """
+        record = self._get(name)
+        ended = record.status not in ("InProgress", "Stopping")
+        if record.handle is None or record.backend != self.backend.name:
+            return LogChunk(b"", offset, 0), ended
+        return self.backend.read_logs(record.handle, offset, limit), ended
 
     def start(self) -> None:
         """Start the supervisor (recovers what an earlier server process left running)."""
@@ -101,7 +154,10 @@ class JobService:
             AlreadyExists: A job of that name exists (names are never reused).
         """
         ctx.require("write")
-        check_spec(spec)
+        kind = self.kinds.get(spec.job_type)
+        check_spec(spec, require_code=kind is None)
+        if kind is not None:
+            kind.check(spec)
         validate_tags(spec.tags)
         now = self.clock()
         record = JobRecord(
@@ -152,8 +208,9 @@ class JobService:
         sort_order: SortOrder = "Descending",
         max_results: int = 10,
         next_token: str | None = None,
+        job_type: str | None = None,
     ) -> Page[JobSummary]:
-        """List jobs, newest first by default (as SageMaker does).
+        """List jobs, newest first by default (as SageMaker does); ``job_type`` filters.
 
         Raises:
             ValidationError: ``max_results`` outside 1..100, or a ``next_token`` that this
@@ -166,7 +223,9 @@ class JobService:
         descending = sort_order == "Descending"
         # A token is only valid for the listing that handed it out.
         fingerprint = hashlib.sha256(
-            repr((status_equals, name_contains, after, before, sort_by, descending)).encode()
+            repr(
+                (status_equals, name_contains, after, before, sort_by, descending, job_type)
+            ).encode()
         ).hexdigest()[:16]
         offset = _decode_token(next_token, fingerprint) if next_token else 0
         with self.db.session() as session:
@@ -180,6 +239,7 @@ class JobService:
                 descending=descending,
                 offset=offset,
                 limit=max_results,
+                job_type=job_type,
             )
         more = len(rows) > max_results
         items = [self._summary(r) for r in rows[:max_results]]

@@ -233,9 +233,12 @@ def query_jobs(
     descending: bool,
     offset: int,
     limit: int,
+    job_type: str | None = None,
 ) -> Sequence[JobRecord]:
     """One page of jobs matching the filters (``limit + 1`` rows tell whether more follow)."""
     query = select(JobRecord)
+    if job_type is not None:
+        query = query.where(JobRecord.job_type == job_type)
     if status_equals is not None:
         query = query.where(JobRecord.status == status_equals)
     if name_contains:

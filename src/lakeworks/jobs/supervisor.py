@@ -41,6 +41,7 @@ from lakeworks.db import Database
 from lakeworks.iam.service import IamService
 from lakeworks.jobs import staging
 from lakeworks.jobs.execution import Executor, job_principal
+from lakeworks.jobs.kinds import JobKind
 from lakeworks.jobs.store import (
     JobRecord,
     advance,
@@ -84,6 +85,8 @@ class Supervisor:
         lake: Where inputs come from and results go.
         backend: Runs the job processes.
         clock: Current UTC time (tests pin it).
+        kinds: Job kinds by job_type (:mod:`lakeworks.jobs.kinds`); the mapping is shared and
+            may gain entries later.
     """
 
     def __init__(
@@ -94,6 +97,7 @@ class Supervisor:
         lake: staging.Lake,
         backend: Backend,
         clock: Callable[[], datetime],
+        kinds: dict[str, JobKind] | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
@@ -102,7 +106,7 @@ class Supervisor:
         self.clock = clock
         self.lock_path = settings.home / "jobs" / LOCK_DIR / f"{uuid.uuid4().hex}.lock"
         self.owner = f"{socket.gethostname()}|{self.lock_path}"
-        self.executor = Executor(settings, db, iam, lake, backend, self.owner, clock)
+        self.executor = Executor(settings, db, iam, lake, backend, self.owner, clock, kinds)
         self._lock_fd: int | None = None
         self._pool = ThreadPoolExecutor(
             max_workers=settings.jobs.max_concurrent + 4, thread_name_prefix="lakeworks-job"

@@ -3,15 +3,22 @@
 Layout under the root (bucket names never start with ``.``, so nothing here meets a bucket)::
 
     <root>/<bucket>/<key path>        object data; tools read it in place (see keypaths.py)
-    <root>/.meta/<bucket>/<dirs>/.lw~m<name>   one JSON sidecar per object (ETag, types, metadata)
+    <root>/.meta/<bucket>/<dirs>/.lw~m<name>   one JSON sidecar per object (ETag, types, metadata,
+                                      tags, encryption)
     <root>/.tmp/                      puts stream into a temp file here (same file system)
     <root>/.uploads/<upload id>/      staged multipart parts, named <part number>-<etag>
+    <root>/.versions/<bucket>/<xx>/   archived versions of versioned buckets: <archive> and
+                                      its sidecar <archive>.meta (see localversions.py)
 
 Puts stream into a temp file, fsync it, and ``os.replace`` it onto the key's path, so readers
 see the old object or the new one. The sidecar records the inode, size and mtime of the data file
 it describes; a reader holding the data file open checks that it matches, so data and metadata
 are read as one even while a writer swaps them. A data file without a matching sidecar (a crash
 between the two renames, or a file copied into the bucket by hand) gets one rebuilt from its bytes.
+
+A sealed (encrypted) object's data file holds the frames of :mod:`lakeworks.lake.encryption`, so
+tools that read the lake in place see only ciphertext there; its sidecar keeps the plaintext's
+size and ETag, which is what every :class:`ObjectInfo` describes.
 
 Namespace changes (directories, renames, deletes) happen under one lock. Reads take no lock
 unless they catch a writer between its renames; then they pair data and sidecar again under it.
@@ -27,35 +34,51 @@ import json
 import os
 import shutil
 import stat
-import tempfile
 import threading
 import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
 from lakeworks.core.clock import utcnow
-from lakeworks.core.errors import NotFound, ResourceInUse, ValidationError
+from lakeworks.core.errors import (
+    InternalError,
+    NotFound,
+    ResourceInUse,
+    ValidationError,
+)
+from lakeworks.lake.encryption import (
+    Encryptor,
+    Sealing,
+)
 from lakeworks.lake.keypaths import (
-    decode_name,
     displaced_name,
     encode_key,
-    encode_segment,
     long_name_file,
     meta_name,
-    name_file_of_hash,
-    segment_matches_hash,
 )
 from lakeworks.lake.listing import ListQuery, page_of
-from lakeworks.lake.multipart import multipart_etag, validate_upload_id
+from lakeworks.lake.localfiles import (
+    FileChunks,
+    NullSink,
+    Temp,
+    describe_sealed,
+    fsync_dir,
+    lstat,
+    sealed_chunks,
+    temp_file,
+    write_atomically,
+)
+from lakeworks.lake.localuploads import LocalUploads
+from lakeworks.lake.localversions import LocalVersionArea
+from lakeworks.lake.localwalk import KeyWalker
 from lakeworks.lake.objects import (
-    CHUNK_SIZE,
     DEFAULT_CONTENT_TYPE,
     ByteRange,
+    ChunkReader,
     ObjectStore,
     Readable,
     check_md5,
@@ -64,70 +87,29 @@ from lakeworks.lake.objects import (
 )
 from lakeworks.schemas.lake import ObjectInfo, ObjectListing, PartInfo
 
-__all__ = ["LocalStore"]
+__all__ = ["LocalStore", "Record"]
 
 #: Temp files older than this are leftovers of a crash; the store removes them when it opens.
 _STALE_TEMP_SECONDS = 3600
 
-
-@dataclass
-class _Temp:
-    path: Path
-    file: IO[bytes]
-    committed: bool = field(default=False)
+#: A sidecar: an :class:`ObjectInfo` dump plus ``tags``, ``stored_size`` (bytes at rest of a
+#: sealed object) and the ``ino``/``dev``/``mtime_ns`` of the data file it describes.
+Record = dict[str, Any]
 
 
-@dataclass(frozen=True)
-class _Hit:
-    """One listing entry: an object (key, data path, sidecar path) or a common prefix."""
-
-    key: str | None = None
-    data: Path | None = None
-    meta: Path | None = None
-    common_prefix: str | None = None
+def record_info(record: Record, bucket: str) -> ObjectInfo:
+    """The :class:`ObjectInfo` a sidecar record describes."""
+    return ObjectInfo.model_validate({**record, "bucket": bucket})
 
 
-class _FileChunks(Iterator[bytes]):
-    """Bytes ``first..last`` of an open file, in chunks; closes the file when done or dropped."""
-
-    def __init__(self, file: IO[bytes], first: int, last: int) -> None:
-        self._file = file
-        self._left = last - first + 1
-        file.seek(first)
-
-    def __next__(self) -> bytes:
-        if self._left <= 0:
-            self.close()
-            raise StopIteration
-        chunk = self._file.read(min(CHUNK_SIZE, self._left))
-        if not chunk:
-            self.close()
-            raise StopIteration
-        self._left -= len(chunk)
-        return chunk
-
-    def close(self) -> None:
-        """Close the file (idempotent)."""
-        self._left = 0
-        self._file.close()
-
-    def __del__(self) -> None:
-        self.close()
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _lstat(path: Path) -> os.stat_result | None:
-    try:
-        return os.lstat(path)
-    except (FileNotFoundError, NotADirectoryError):
-        return None
+def new_record(info: ObjectInfo, *, tags: dict[str, str] | None, stored_size: int | None) -> Record:
+    """The sidecar record of ``info`` (without the file identity, added when written)."""
+    record: Record = info.model_dump(mode="json", exclude={"bucket"})
+    record["tags"] = dict(tags or {})
+    record["tag_count"] = len(record["tags"])
+    if stored_size is not None:
+        record["stored_size"] = stored_size
+    return record
 
 
 class LocalStore(ObjectStore):
@@ -145,9 +127,13 @@ class LocalStore(ObjectStore):
         self._meta = self.root / ".meta"
         self._tmp = self.root / ".tmp"
         self._uploads = self.root / ".uploads"
-        for path in (self._meta, self._tmp, self._uploads):
+        self._versions = self.root / ".versions"
+        for path in (self._meta, self._tmp, self._uploads, self._versions):
             path.mkdir(exist_ok=True)
         self._lock = threading.RLock()
+        self._area = LocalVersionArea(self, self._versions)
+        self._parts = LocalUploads(self, self._uploads)
+        self._walker = KeyWalker(self, self._meta)
         self._sweep_temp()
 
     @classmethod
@@ -171,7 +157,29 @@ class LocalStore(ObjectStore):
                 if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < cutoff:
                     os.unlink(entry.path)
 
+    @property
+    def tmp_dir(self) -> Path:
+        """Temp files of the store live here (on its file system)."""
+        return self._tmp
+
+    @property
+    def lock(self) -> threading.RLock:
+        """The lock under which the namespace changes (shared with the version area)."""
+        return self._lock
+
+    def temp(self) -> contextlib.AbstractContextManager[Temp]:
+        """A temp file on the store's file system, removed unless committed."""
+        return temp_file(self._tmp)
+
+    def write_small(self, path: Path, payload: bytes) -> None:
+        """Write a small file (a sidecar) atomically."""
+        write_atomically(self._tmp, path, payload)
+
     # -- paths -----------------------------------------------------------------------------
+
+    def bucket_dir(self, bucket: str) -> Path:
+        """The bucket's directory (the bucket name checked not to leave the root)."""
+        return self._bucket_dir(bucket)
 
     def _bucket_dir(self, bucket: str) -> Path:
         if not bucket or bucket.startswith(".") or "/" in bucket or "\x00" in bucket:
@@ -215,7 +223,7 @@ class LocalStore(ObjectStore):
         path = self._bucket_dir(bucket)
         with contextlib.suppress(FileExistsError):
             path.mkdir()
-        found = _lstat(path)
+        found = lstat(path)
         if found is None or not stat.S_ISDIR(found.st_mode):
             raise ValidationError(
                 f"The store root holds something other than a directory at {bucket!r}",
@@ -224,11 +232,10 @@ class LocalStore(ObjectStore):
 
     def is_empty(self, bucket: str) -> bool:
         """Whether no object lives in the bucket."""
-        hits = self._walk(bucket, self._bucket_dir(bucket), self._meta / bucket, "", ListQuery())
-        return next(hits, None) is None
+        return next(self._walker.walk(bucket, ListQuery()), None) is None
 
     def delete_bucket(self, bucket: str) -> None:
-        """Remove the bucket's (empty) directories and its sidecar tree."""
+        """Remove the bucket's (empty) directories, its sidecar tree and its version area."""
         with self._lock:
             if not self.is_empty(bucket):
                 raise ResourceInUse(
@@ -236,26 +243,15 @@ class LocalStore(ObjectStore):
                     aws_code="BucketNotEmpty",
                 )
             base = self._bucket_dir(bucket)
-            if _lstat(base) is not None and not base.is_symlink():
+            if lstat(base) is not None and not base.is_symlink():
                 # only empty directories go: a file that is not an object stays where it was
                 for dirpath, _, _ in os.walk(base, topdown=False):
                     with contextlib.suppress(OSError):
                         os.rmdir(dirpath)
             shutil.rmtree(self._meta / bucket, ignore_errors=True)
+            self._area.drop_bucket(bucket)
 
     # -- writing ---------------------------------------------------------------------------
-
-    @contextlib.contextmanager
-    def _temp(self) -> Iterator[_Temp]:
-        fd, name = tempfile.mkstemp(dir=self._tmp, prefix="w-")
-        temp = _Temp(Path(name), os.fdopen(fd, "w+b"))
-        try:
-            yield temp
-        finally:
-            temp.file.close()
-            if not temp.committed:
-                with contextlib.suppress(FileNotFoundError):
-                    temp.path.unlink()
 
     def _ensure_dirs(
         self, bucket: str, key: str, base: Path, dirs: list[str], *, data: bool
@@ -268,7 +264,7 @@ class LocalStore(ObjectStore):
         current = base
         for name in dirs:
             path = current / name
-            found = _lstat(path)
+            found = lstat(path)
             if found is not None and stat.S_ISREG(found.st_mode) and data:
                 os.replace(path, current / displaced_name(name))
                 found = None
@@ -287,13 +283,13 @@ class LocalStore(ObjectStore):
         """Where the data of a key goes: its natural name unless a directory holds that name."""
         displaced = parent / displaced_name(name)
         natural = parent / name
-        found_displaced = _lstat(displaced)
+        found_displaced = lstat(displaced)
         if found_displaced is not None:
             target = displaced  # keep a displaced object where it is: moving back would race
         else:
-            found = _lstat(natural)
+            found = lstat(natural)
             target = displaced if found is not None and stat.S_ISDIR(found.st_mode) else natural
-        found = _lstat(target)
+        found = lstat(target)
         if found is not None and not stat.S_ISREG(found.st_mode):
             self._contained(target, bucket, key)
             raise ValidationError(f"Refused key {key!r}: a special file is in its way")
@@ -306,63 +302,65 @@ class LocalStore(ObjectStore):
         for encoded, segment in zip([*dirs, name], segments, strict=True):
             name_file = long_name_file(encoded)
             if name_file is not None and not (current / name_file).exists():
-                self._write_atomically(current / name_file, segment.encode("utf-8"))
+                write_atomically(self._tmp, current / name_file, segment.encode("utf-8"))
             current = current / encoded
 
-    def _write_atomically(self, path: Path, payload: bytes) -> None:
-        """Write a small file through a temp file, fsync and rename."""
-        fd, name = tempfile.mkstemp(dir=self._tmp, prefix="m-")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(payload)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(name, path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(name)
-            raise
+    def place(self, bucket: str, key: str, path: Path, record: Record) -> None:
+        """Rename the finished file ``path`` onto ``key`` and write its sidecar ``record``.
 
-    def _commit(
-        self,
-        bucket: str,
-        key: str,
-        temp: _Temp,
-        *,
-        etag: str,
-        content_type: str,
-        metadata: dict[str, str],
-    ) -> ObjectInfo:
-        """Make a fully written temp file the data of ``key``, with its sidecar."""
-        temp.file.flush()
-        os.fsync(temp.file.fileno())
-        st = os.fstat(temp.file.fileno())
-        info = ObjectInfo(
-            bucket=bucket,
-            key=key,
-            size=st.st_size,
-            etag=etag,
-            last_modified=utcnow(),
-            content_type=content_type,
-            metadata=metadata,
-        )
+        ``path`` must be on the store's file system (a temp file, a link to an archive).
+        """
         dirs, name, _, sidecar = self._paths(bucket, key)
         with self._lock:
             parent = self._ensure_dirs(bucket, key, self._bucket_dir(bucket), dirs, data=True)
             target = self._target(parent, name, bucket, key)
             meta_parent = self._ensure_dirs(bucket, key, self._meta / bucket, dirs, data=False)
             self._write_names(self._meta / bucket, dirs, name, key)
-            os.replace(temp.path, target)
-            temp.committed = True
-            self._write_sidecar(sidecar, info, st)
-            _fsync_dir(parent)
-            _fsync_dir(meta_parent)
+            os.replace(path, target)
+            found = lstat(target)
+            assert found is not None  # renamed under the lock: nobody moved it since
+            self.write_record(sidecar, {**record, "key": key}, found)
+            fsync_dir(parent)
+            fsync_dir(meta_parent)
+
+    def commit(
+        self,
+        bucket: str,
+        key: str,
+        temp: Temp,
+        *,
+        etag: str,
+        size: int,
+        content_type: str,
+        metadata: dict[str, str],
+        sse: Sealing | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> ObjectInfo:
+        """Make a fully written temp file the data of ``key``, with its sidecar."""
+        temp.file.flush()
+        os.fsync(temp.file.fileno())
+        stored = os.fstat(temp.file.fileno()).st_size
+        info = ObjectInfo(
+            bucket=bucket,
+            key=key,
+            size=size,
+            etag=etag,
+            last_modified=utcnow(),
+            content_type=content_type,
+            metadata=metadata,
+            server_side_encryption=sse.algorithm if sse else None,
+            kms_key_id=sse.kms_key_id if sse else None,
+            tag_count=len(tags or {}),
+        )
+        record = new_record(info, tags=tags, stored_size=stored if sse else None)
+        self.place(bucket, key, temp.path, record)
+        temp.committed = True
         return info
 
-    def _write_sidecar(self, path: Path, info: ObjectInfo, st: os.stat_result) -> None:
-        record: dict[str, Any] = info.model_dump(mode="json", exclude={"bucket"})
-        record.update(ino=st.st_ino, dev=st.st_dev, mtime_ns=st.st_mtime_ns)
-        self._write_atomically(path, json.dumps(record).encode("utf-8"))
+    def write_record(self, path: Path, record: Record, st: os.stat_result) -> None:
+        """Write a sidecar describing the data file whose stat is ``st``."""
+        full = {**record, "ino": st.st_ino, "dev": st.st_dev, "mtime_ns": st.st_mtime_ns}
+        self.write_small(path, json.dumps(full).encode("utf-8"))
 
     def put(
         self,
@@ -374,16 +372,38 @@ class LocalStore(ObjectStore):
         metadata: dict[str, str],
         max_bytes: int,
         content_md5: str | None = None,
+        sse: Sealing | None = None,
+        tags: dict[str, str] | None = None,
     ) -> ObjectInfo:
-        """Stream ``body`` into a temp file, then rename it onto the key (see the module)."""
+        """Stream ``body`` into a temp file (sealing it if asked), then rename it onto the key."""
         _, _, parent, _ = self._paths(bucket, key)
         self._contained(parent, bucket, key)  # refuse a linked path before reading the body
-        with self._temp() as temp:
-            _, digest = copy_stream(body, temp.file, max_bytes=max_bytes)
+        with self.temp() as temp:
+            size, digest = self.receive(body, temp, max_bytes=max_bytes, sse=sse)
             check_md5(content_md5, digest)
-            return self._commit(
-                bucket, key, temp, etag=digest.hex(), content_type=content_type, metadata=metadata
+            return self.commit(
+                bucket,
+                key,
+                temp,
+                etag=digest.hex(),
+                size=size,
+                content_type=content_type,
+                metadata=metadata,
+                sse=sse,
+                tags=tags,
             )
+
+    @staticmethod
+    def receive(
+        body: Readable, temp: Temp, *, max_bytes: int, sse: Sealing | None, what: str = "Object"
+    ) -> tuple[int, bytes]:
+        """Copy ``body`` into ``temp`` (sealed when ``sse``); returns plaintext size and MD5."""
+        if sse is None:
+            return copy_stream(body, temp.file, max_bytes=max_bytes, what=what)
+        sealer = Encryptor(temp.file.write, sse)
+        size, digest = copy_stream(body, sealer, max_bytes=max_bytes, what=what)
+        sealer.finish()
+        return size, digest
 
     def copy(
         self,
@@ -395,18 +415,30 @@ class LocalStore(ObjectStore):
         content_type: str | None,
         metadata: dict[str, str] | None,
         max_bytes: int,
+        sse: Sealing | None = None,
+        tags: dict[str, str] | None = None,
+        src_archive: str | None = None,
     ) -> ObjectInfo:
         """Copy through a temp file; the source stays open, so a concurrent put cannot tear it."""
-        source, info = self._open(src_bucket, src_key)
-        with source, self._temp() as temp:
-            _, digest = copy_stream(source, temp.file, max_bytes=max_bytes, what="Copy source")
-            return self._commit(
+        if src_archive is None:
+            source, info, record = self.open(src_bucket, src_key)
+        else:
+            source, info, record = self._area.open(src_bucket, src_key, src_archive)
+        with source, self.temp() as temp:
+            reader = ChunkReader(self.chunks(source, info, 0, info.size - 1))
+            size, digest = self.receive(
+                reader, temp, max_bytes=max_bytes, sse=sse, what="Copy source"
+            )
+            return self.commit(
                 dst_bucket,
                 dst_key,
                 temp,
                 etag=digest.hex(),
+                size=size,
                 content_type=info.content_type if content_type is None else content_type,
                 metadata=info.metadata if metadata is None else metadata,
+                sse=sse,
+                tags=dict(record.get("tags") or {}) if tags is None else tags,
             )
 
     def delete(self, bucket: str, key: str) -> None:
@@ -436,7 +468,7 @@ class LocalStore(ObjectStore):
         """The data file (natural name first, then displaced) and sidecar path of ``key``."""
         _, name, parent, sidecar = self._paths(bucket, key)
         for candidate in (parent / name, parent / displaced_name(name)):
-            found = _lstat(candidate)
+            found = lstat(candidate)
             if found is not None and stat.S_ISREG(found.st_mode):
                 return self._contained(candidate, bucket, key), sidecar
         raise NotFound(
@@ -446,23 +478,28 @@ class LocalStore(ObjectStore):
         )
 
     @staticmethod
-    def _read_sidecar(path: Path, bucket: str, st: os.stat_result) -> ObjectInfo | None:
-        """The sidecar's info if it describes exactly the data file ``st``, else ``None``."""
+    def read_record(path: Path, st: os.stat_result) -> Record | None:
+        """The sidecar at ``path`` if it describes exactly the data file ``st``, else ``None``."""
         try:
             record = json.loads(path.read_bytes())
-            if (record["ino"], record["dev"], record["mtime_ns"], record["size"]) != (
+            stored = record.get("stored_size", record["size"])
+            if (record["ino"], record["dev"], record["mtime_ns"], stored) != (
                 st.st_ino,
                 st.st_dev,
                 st.st_mtime_ns,
                 st.st_size,
             ):
                 return None
-            return ObjectInfo.model_validate({**record, "bucket": bucket})
-        except (OSError, ValueError, KeyError, TypeError):
+            if not isinstance(record, dict):
+                return None
+            return record
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
 
-    def _open(self, bucket: str, key: str) -> tuple[IO[bytes], ObjectInfo]:
-        """Open ``key`` and return the file with the info that matches its bytes.
+    _read_record = read_record
+
+    def open(self, bucket: str, key: str) -> tuple[IO[bytes], ObjectInfo, Record]:
+        """Open ``key`` and return the file with the info and sidecar that match its bytes.
 
         Without the lock, the data file and its sidecar may be caught between a writer's two
         renames (or the data moved aside); then the pairing is redone under the lock, where no
@@ -475,50 +512,79 @@ class LocalStore(ObjectStore):
             pass  # replaced, deleted or displaced since we looked
         else:
             try:
-                info = self._read_sidecar(sidecar, bucket, os.fstat(file.fileno()))
+                record = self.read_record(sidecar, os.fstat(file.fileno()))
             except BaseException:
                 file.close()
                 raise
-            if info is not None:
-                return file, info
+            if record is not None:
+                return file, record_info(record, bucket), record
             file.close()
         with self._lock:
             data, sidecar = self._locate(bucket, key)
             file = data.open("rb")
             try:
                 st = os.fstat(file.fileno())
-                info = self._read_sidecar(sidecar, bucket, st)
-                return file, info or self._rebuild(bucket, key, file, st, sidecar)
+                record = self.read_record(sidecar, st) or self._rebuild(
+                    bucket, key, file, st, sidecar
+                )
+                return file, record_info(record, bucket), record
             except BaseException:
                 file.close()
                 raise
 
     def _rebuild(
         self, bucket: str, key: str, file: IO[bytes], st: os.stat_result, sidecar: Path
-    ) -> ObjectInfo:
-        """Describe a data file that has no sidecar (called under the lock) and save it."""
-        _, digest = copy_stream(file, _NullSink(), max_bytes=st.st_size + 1)
-        file.seek(0)
+    ) -> Record:
+        """Describe a data file that has no sidecar (called under the lock) and save it.
+
+        A file that starts like a sealed object and opens with a known data key is described
+        as one (a crash between the two renames of a sealed put); anything else is plaintext.
+        """
+        sealed = describe_sealed(file, st.st_size, self.keys)
+        if sealed is None:
+            _, digest = copy_stream(file, NullSink(), max_bytes=st.st_size + 1)
+            size, etag = st.st_size, digest.hex()
+        else:
+            size, etag = sealed
         info = ObjectInfo(
             bucket=bucket,
             key=key,
-            size=st.st_size,
-            etag=digest.hex(),
+            size=size,
+            etag=etag,
             last_modified=datetime.fromtimestamp(st.st_mtime, UTC),
             content_type=DEFAULT_CONTENT_TYPE,
+            server_side_encryption="AES256" if sealed is not None else None,
         )
+        file.seek(0)
+        record = new_record(info, tags=None, stored_size=st.st_size if sealed else None)
         sidecar.parent.mkdir(parents=True, exist_ok=True)
-        self._write_sidecar(sidecar, info, st)
-        return info
+        self.write_record(sidecar, record, st)
+        return record
+
+    def chunks(self, file: IO[bytes], info: ObjectInfo, first: int, last: int) -> Iterator[bytes]:
+        """Plaintext bytes ``first..last`` of an open data file (decrypted if sealed)."""
+        if info.server_side_encryption is None:
+            return FileChunks(file, first, last)
+        return sealed_chunks(file, info.size, first, last, self.data_key)
+
+    def data_key(self, key_id: bytes) -> bytes:
+        """The data key with id ``key_id``.
+
+        Raises:
+            InternalError: The store was given no key resolver.
+        """
+        if self.keys is None:
+            raise InternalError("An encrypted object was read, but the store has no data keys")
+        return self.keys(key_id)
 
     def head(self, bucket: str, key: str) -> ObjectInfo:
         """An object's metadata."""
         data, sidecar = self._locate(bucket, key)
-        found = _lstat(data)
-        info = self._read_sidecar(sidecar, bucket, found) if found is not None else None
-        if info is not None:
-            return info
-        file, info = self._open(bucket, key)
+        found = lstat(data)
+        record = self.read_record(sidecar, found) if found is not None else None
+        if record is not None:
+            return record_info(record, bucket)
+        file, info, _ = self.open(bucket, key)
         file.close()
         return info
 
@@ -526,13 +592,69 @@ class LocalStore(ObjectStore):
         self, bucket: str, key: str, *, byte_range: ByteRange | None = None
     ) -> tuple[ObjectInfo, int, int, Iterator[bytes]]:
         """Open an object; the returned chunks come from the file as it was when opened."""
-        file, info = self._open(bucket, key)
+        file, info, _ = self.open(bucket, key)
         try:
             first, last = resolve_range(info.size, byte_range)
+            return info, first, last, self.chunks(file, info, first, last)
         except BaseException:
             file.close()
             raise
-        return info, first, last, _FileChunks(file, first, last)
+
+    # -- tags --------------------------------------------------------------------------------
+
+    def get_tags(self, bucket: str, key: str, *, archive: str | None = None) -> dict[str, str]:
+        """The tags kept in the object's (or the archived version's) sidecar."""
+        if archive is not None:
+            return self._area.get_tags(bucket, key, archive)
+        file, _, record = self.open(bucket, key)
+        file.close()
+        return dict(record.get("tags") or {})
+
+    def put_tags(
+        self, bucket: str, key: str, tags: dict[str, str], *, archive: str | None = None
+    ) -> None:
+        """Rewrite the sidecar with new tags (under the lock, so no put interleaves)."""
+        if archive is not None:
+            self._area.put_tags(bucket, key, archive, tags)
+            return
+        _, _, _, sidecar = self._paths(bucket, key)
+        with self._lock:
+            file, _, record = self.open(bucket, key)
+            with file:
+                st = os.fstat(file.fileno())
+            self.write_record(sidecar, {**record, "tags": dict(tags), "tag_count": len(tags)}, st)
+
+    # -- the version area --------------------------------------------------------------------
+
+    def archive(self, bucket: str, key: str, archive: str) -> bool:
+        """Keep the current object of ``key`` in the version area (see localversions.py)."""
+        return self._area.archive(bucket, key, archive)
+
+    def restore(self, bucket: str, key: str, archive: str) -> None:
+        """Bring an archived version back to ``key``'s natural place."""
+        self._area.restore(bucket, key, archive)
+
+    def get_archived(
+        self, bucket: str, key: str, archive: str, *, byte_range: ByteRange | None = None
+    ) -> tuple[ObjectInfo, int, int, Iterator[bytes]]:
+        """Open an archived version."""
+        file, info, _ = self._area.open(bucket, key, archive)
+        try:
+            first, last = resolve_range(info.size, byte_range)
+            return info, first, last, self.chunks(file, info, first, last)
+        except BaseException:
+            file.close()
+            raise
+
+    def head_archived(self, bucket: str, key: str, archive: str) -> ObjectInfo:
+        """An archived version's metadata."""
+        file, info, _ = self._area.open(bucket, key, archive)
+        file.close()
+        return info
+
+    def delete_archived(self, bucket: str, archive: str) -> None:
+        """Remove an archived version."""
+        self._area.delete(bucket, archive)
 
     # -- listing ---------------------------------------------------------------------------
 
@@ -545,105 +667,28 @@ class LocalStore(ObjectStore):
         start_after: str | None = None,
         continuation_token: str | None = None,
         max_keys: int = 1000,
+        exact: bool = False,
     ) -> ObjectListing:
         """List by walking the bucket's directories in key order, skipping what cannot match."""
         query = ListQuery.create(prefix, delimiter, start_after, continuation_token)
-        hits = self._walk(bucket, self._bucket_dir(bucket), self._meta / bucket, "", query)
-        return page_of(bucket, query, max_keys, self._entries(bucket, hits))
-
-    def _entries(self, bucket: str, hits: Iterator[_Hit]) -> Iterator[ObjectInfo | str]:
-        for hit in hits:
-            if hit.common_prefix is not None:
-                yield hit.common_prefix
-                continue
-            assert hit.key is not None
-            assert hit.data is not None
-            assert hit.meta is not None
-            found = _lstat(hit.data)
-            info = self._read_sidecar(hit.meta, bucket, found) if found is not None else None
-            if info is None:
-                try:
-                    info = self.head(bucket, hit.key)
-                except NotFound:
-                    continue  # deleted while we listed
-            yield info
-
-    def _walk(
-        self, bucket: str, data_dir: Path, meta_dir: Path, base: str, query: ListQuery
-    ) -> Iterator[_Hit]:
-        """Yield the objects and common prefixes under ``data_dir`` in key order.
-
-        Within a directory, a file ``x`` sorts as key ``x`` and a directory ``x`` as the range
-        of keys starting with ``x/``; those ranges never interleave, so sorting each directory's
-        entries this way and recursing gives the keys in global order.
-        """
-        if data_dir == self._bucket_dir(bucket):
-            found = _lstat(data_dir)
-            if found is None or not stat.S_ISDIR(found.st_mode):
-                return  # no directory (or a link): no objects
-        try:
-            with os.scandir(data_dir) as scan:
-                entries = [
-                    (entry.name, entry.is_dir(follow_symlinks=False))
-                    for entry in scan
-                    if entry.is_dir(follow_symlinks=False) or entry.is_file(follow_symlinks=False)
-                ]
-        except (FileNotFoundError, NotADirectoryError):
-            return
-        items: list[tuple[str, bool, str, str]] = []
-        for name, is_dir in entries:
-            decoded = decode_name(name)
-            if decoded is None or (is_dir and decoded.displaced):
-                continue
-            segment = decoded.segment
-            if segment is None:
-                segment = self._long_segment(meta_dir, decoded.long_hash or "")
-                if segment is None:
-                    continue
-            items.append((segment + "/" if is_dir else segment, decoded.displaced, segment, name))
-        items.sort()
-        for sort_key, _, segment, name in items:
-            if sort_key.endswith("/"):  # segments hold no "/": this is a directory
-                tree = base + sort_key
-                if query.skip_tree(tree):
-                    continue
-                rolled = query.rollup(tree)
-                sub = (data_dir / name, meta_dir / name)
-                if rolled is None:
-                    yield from self._walk(bucket, *sub, tree, query)
-                elif next(self._walk(bucket, *sub, tree, query.flat()), None) is not None:
-                    yield _Hit(common_prefix=rolled)
-                continue
-            key = base + segment
-            if query.skip_key(key):
-                continue
-            rolled = query.rollup(key)
-            if rolled is not None:
-                yield _Hit(common_prefix=rolled)
-            else:
-                meta = meta_dir / meta_name(encode_segment(segment))
-                yield _Hit(key=key, data=data_dir / name, meta=meta)
-
-    @staticmethod
-    def _long_segment(meta_dir: Path, digest: str) -> str | None:
-        try:
-            segment = (meta_dir / name_file_of_hash(digest)).read_text("utf-8")
-        except (OSError, UnicodeError):
-            return None
-        return segment if segment_matches_hash(segment, digest) else None
+        return page_of(bucket, query, max_keys, self._walker.entries(bucket, query))
 
     # -- multipart -------------------------------------------------------------------------
 
-    def _upload_dir(self, upload_id: str) -> Path:
-        return self._uploads / validate_upload_id(upload_id)
-
     def create_multipart(
-        self, bucket: str, key: str, upload_id: str, *, content_type: str, metadata: dict[str, str]
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        *,
+        content_type: str,
+        metadata: dict[str, str],
+        sse: Sealing | None = None,
+        tags: dict[str, str] | None = None,
     ) -> str:
-        """Create the upload's staging directory."""
+        """Create the upload's staging directory (see localuploads.py)."""
         self._paths(bucket, key)
-        self._upload_dir(upload_id).mkdir()
-        return ""
+        return self._parts.create(upload_id)
 
     def put_part(
         self,
@@ -656,21 +701,11 @@ class LocalStore(ObjectStore):
         *,
         max_bytes: int,
         content_md5: str | None = None,
+        sse: Sealing | None = None,
     ) -> PartInfo:
-        """Stage a part as ``<number>-<etag>``; a re-upload of a number adds another file."""
-        staging = self._upload_dir(upload_id)
-        with self._temp() as temp:
-            size, digest = copy_stream(body, temp.file, max_bytes=max_bytes, what="Part")
-            check_md5(content_md5, digest)
-            temp.file.flush()
-            os.fsync(temp.file.fileno())
-            try:
-                os.replace(temp.path, staging / f"{part_number:05d}-{digest.hex()}")
-            except FileNotFoundError:
-                raise _no_upload(upload_id) from None
-            temp.committed = True
-        return PartInfo(
-            part_number=part_number, etag=digest.hex(), size=size, last_modified=utcnow()
+        """Stage a part (sealed like the object will be)."""
+        return self._parts.put(
+            upload_id, part_number, body, max_bytes=max_bytes, content_md5=content_md5, sse=sse
         )
 
     def complete_multipart(
@@ -683,67 +718,21 @@ class LocalStore(ObjectStore):
         *,
         content_type: str,
         metadata: dict[str, str],
+        sse: Sealing | None = None,
+        tags: dict[str, str] | None = None,
     ) -> ObjectInfo:
-        """Concatenate the staged parts into a temp file and commit it like a put."""
-        staging = self._upload_dir(upload_id)
-        if not staging.is_dir():
-            raise _no_upload(upload_id)
-        with self._temp() as temp:
-            for part in parts:
-                path = staging / f"{part.part_number:05d}-{part.etag}"
-                try:
-                    with path.open("rb") as source:
-                        _append_file(source, temp.file)
-                except FileNotFoundError:
-                    raise ValidationError(
-                        f"Part {part.part_number} with ETag {part.etag} is not staged",
-                        aws_code="InvalidPart",
-                    ) from None
-            info = self._commit(
-                bucket,
-                key,
-                temp,
-                etag=multipart_etag(part.etag for part in parts),
-                content_type=content_type,
-                metadata=metadata,
-            )
-        shutil.rmtree(staging, ignore_errors=True)
-        return info
+        """Join the staged parts into the object and commit it like a put."""
+        return self._parts.complete(
+            bucket,
+            key,
+            upload_id,
+            parts,
+            content_type=content_type,
+            metadata=metadata,
+            sse=sse,
+            tags=tags,
+        )
 
     def abort_multipart(self, bucket: str, key: str, upload_id: str, backing_id: str) -> None:
         """Remove the staging directory."""
-        shutil.rmtree(self._upload_dir(upload_id), ignore_errors=True)
-
-
-class _NullSink:
-    """A sink for :func:`copy_stream` when only the hash is wanted."""
-
-    def write(self, data: bytes) -> int:
-        return len(data)
-
-
-def _no_upload(upload_id: str) -> NotFound:
-    return NotFound(f"No multipart upload with id {upload_id!r}", aws_code="NoSuchUpload")
-
-
-def _append_file(source: IO[bytes], sink: IO[bytes]) -> None:
-    """Append all of ``source`` to ``sink``, in the kernel where the platform allows.
-
-    Completing a multipart upload concatenates parts that are already on disk; ``copy_file_range``
-    moves them without passing the bytes through Python (several times faster than a read/write
-    loop), and the plain loop covers file systems and platforms without it.
-    """
-    sink.flush()
-    if hasattr(os, "copy_file_range"):
-        src_fd, dst_fd = source.fileno(), sink.fileno()
-        copied = 0
-        try:
-            while n := os.copy_file_range(src_fd, dst_fd, 1 << 30):
-                copied += n
-            sink.seek(0, os.SEEK_END)
-            return
-        except OSError:
-            if copied:
-                raise
-            # e.g. EXDEV or a file system without it: fall back to the loop below
-    shutil.copyfileobj(source, sink, CHUNK_SIZE)
+        self._parts.abort(upload_id)

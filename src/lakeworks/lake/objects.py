@@ -11,6 +11,18 @@ Stores know nothing of the database: which buckets exist and who owns them is th
 business. A store trusts that keys were checked with :func:`lakeworks.core.names.validate_key`
 and still refuses any that would leave its root. Bodies are read and written in chunks of
 :data:`CHUNK_SIZE`; no implementation holds a whole object in memory.
+
+Beyond bytes, a store keeps what describes each object with it (content type, user metadata,
+tags, and for encrypted objects the plaintext size and ETag): a sealed object (see
+:mod:`lakeworks.lake.encryption`) is encrypted on the way in and decrypted on the way out, so
+:meth:`ObjectStore.get` always serves plaintext and every :class:`ObjectInfo` describes it. The
+data keys come from :attr:`ObjectStore.keys`, which the lake service sets.
+
+Versioned buckets keep older versions in a hidden *version area* of the store, under a name
+the lake service chooses (``archive``): :meth:`ObjectStore.archive` preserves the current
+object there before it is replaced or deleted, :meth:`ObjectStore.restore` brings one back to
+the key's natural place, and ``*_archived`` methods read and remove them. Current objects stay at
+their natural places, so in-place readers see the latest data.
 """
 
 from __future__ import annotations
@@ -25,12 +37,14 @@ from typing import Any, Protocol
 
 from lakeworks.core.errors import PayloadTooLarge, RangeNotSatisfiable, ValidationError
 from lakeworks.core.settings import Settings
+from lakeworks.lake.encryption import KeyResolver, Sealing
 from lakeworks.schemas.lake import ObjectInfo, ObjectListing, PartInfo
 
 __all__ = [
     "CHUNK_SIZE",
     "DEFAULT_CONTENT_TYPE",
     "ByteRange",
+    "ChunkReader",
     "ObjectStore",
     "Readable",
     "Writable",
@@ -71,6 +85,8 @@ class ObjectStore(abc.ABC):
 
     #: ``"local"`` or ``"s3"``.
     kind: str = ""
+    #: Resolves data key ids for reading encrypted objects (set by the lake service).
+    keys: KeyResolver | None = None
 
     # -- buckets ---------------------------------------------------------------------------
 
@@ -80,7 +96,7 @@ class ObjectStore(abc.ABC):
 
     @abc.abstractmethod
     def delete_bucket(self, bucket: str) -> None:
-        """Release a bucket's room.
+        """Release a bucket's room, its version area included.
 
         Raises:
             ResourceInUse: Objects remain (``BucketNotEmpty``).
@@ -107,11 +123,14 @@ class ObjectStore(abc.ABC):
         metadata: dict[str, str],
         max_bytes: int,
         content_md5: str | None = None,
+        sse: Sealing | None = None,
+        tags: dict[str, str] | None = None,
     ) -> ObjectInfo:
         """Store ``body`` (read in chunks until EOF) as ``key``, atomically.
 
         Readers see the old object or the new one, never a part. A failure leaves the old
-        object (or nothing) in place.
+        object (or nothing) in place. ``sse`` seals the bytes at rest; ``tags`` become the
+        object's tags. ``max_bytes`` and ``content_md5`` apply to the plaintext.
 
         Raises:
             PayloadTooLarge: The body exceeds ``max_bytes`` (``EntityTooLarge``).
@@ -152,10 +171,14 @@ class ObjectStore(abc.ABC):
         content_type: str | None,
         metadata: dict[str, str] | None,
         max_bytes: int,
+        sse: Sealing | None = None,
+        tags: dict[str, str] | None = None,
+        src_archive: str | None = None,
     ) -> ObjectInfo:
-        """Copy an object; ``None`` content type and metadata keep the source's.
+        """Copy an object; ``None`` content type, metadata and tags keep the source's.
 
-        The copy is a single-part object: its ETag is the MD5 of its bytes.
+        The copy is a single-part object: its ETag is the MD5 of its bytes. ``sse`` seals the
+        copy (whatever sealed the source); ``src_archive`` copies an archived version.
         """
 
     @abc.abstractmethod
@@ -168,13 +191,15 @@ class ObjectStore(abc.ABC):
         start_after: str | None = None,
         continuation_token: str | None = None,
         max_keys: int = 1000,
+        exact: bool = False,
     ) -> ObjectListing:
         """One page of keys in UTF-8 byte order, like S3's ListObjectsV2.
 
         Keys after the prefix that contain ``delimiter`` roll up into one common prefix each;
         items and common prefixes together count against ``max_keys``. ``next_token`` is set
         when more follow. Items' ``content_type`` and ``metadata`` are best effort (S3 lists
-        neither); :meth:`head` is authoritative.
+        neither); :meth:`head` is authoritative. ``exact`` asks for exact sizes and ETags of
+        encrypted objects too, where the store must look at each object to give them.
 
         Raises:
             ValidationError: A malformed continuation token (``InvalidArgument``).
@@ -182,11 +207,78 @@ class ObjectStore(abc.ABC):
 
     # -- multipart -------------------------------------------------------------------------
 
+    # -- tags --------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def get_tags(self, bucket: str, key: str, *, archive: str | None = None) -> dict[str, str]:
+        """The tags of ``key`` (or of its archived version ``archive``).
+
+        Raises:
+            NotFound: ``NoSuchKey``.
+        """
+
+    @abc.abstractmethod
+    def put_tags(
+        self, bucket: str, key: str, tags: dict[str, str], *, archive: str | None = None
+    ) -> None:
+        """Replace the tags of ``key`` (or of its archived version ``archive``).
+
+        Raises:
+            NotFound: ``NoSuchKey``.
+        """
+
+    # -- the version area -------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def archive(self, bucket: str, key: str, archive: str) -> bool:
+        """Preserve the current object of ``key`` (bytes, metadata, tags) as ``archive``.
+
+        Returns:
+            ``False`` when ``key`` has no current object (nothing was preserved).
+        """
+
+    @abc.abstractmethod
+    def restore(self, bucket: str, key: str, archive: str) -> None:
+        """Make the archived version ``archive`` the current object of ``key`` again, then
+        drop it from the version area.
+
+        Raises:
+            NotFound: ``NoSuchVersion``: the archive is missing.
+        """
+
+    @abc.abstractmethod
+    def get_archived(
+        self, bucket: str, key: str, archive: str, *, byte_range: ByteRange | None = None
+    ) -> tuple[ObjectInfo, int, int, Iterator[bytes]]:
+        """Open an archived version of ``key``, like :meth:`get`."""
+
+    @abc.abstractmethod
+    def head_archived(self, bucket: str, key: str, archive: str) -> ObjectInfo:
+        """An archived version's metadata."""
+
+    @abc.abstractmethod
+    def delete_archived(self, bucket: str, archive: str) -> None:
+        """Remove an archived version (nothing happens if it is gone)."""
+
+    # -- multipart -------------------------------------------------------------------------
+
     @abc.abstractmethod
     def create_multipart(
-        self, bucket: str, key: str, upload_id: str, *, content_type: str, metadata: dict[str, str]
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        *,
+        content_type: str,
+        metadata: dict[str, str],
+        sse: Sealing | None = None,
+        tags: dict[str, str] | None = None,
     ) -> str:
-        """Start a multipart upload; returns the backing store's id for it ("" if none)."""
+        """Start a multipart upload; returns the backing store's id for it ("" if none).
+
+        A sealed upload (``sse``) keeps its parts sealed too; the same ``sse`` must be passed to
+        :meth:`put_part` and :meth:`complete_multipart`.
+        """
 
     @abc.abstractmethod
     def put_part(
@@ -200,6 +292,7 @@ class ObjectStore(abc.ABC):
         *,
         max_bytes: int,
         content_md5: str | None = None,
+        sse: Sealing | None = None,
     ) -> PartInfo:
         """Store one part (replacing an earlier part of the same number)."""
 
@@ -214,6 +307,8 @@ class ObjectStore(abc.ABC):
         *,
         content_type: str,
         metadata: dict[str, str],
+        sse: Sealing | None = None,
+        tags: dict[str, str] | None = None,
     ) -> ObjectInfo:
         """Join ``parts`` (already checked, in order) into the object, atomically."""
 
@@ -226,6 +321,27 @@ class ObjectStore(abc.ABC):
 
 
 # -- shared helpers ------------------------------------------------------------------------
+
+
+class ChunkReader:
+    """A :class:`Readable` over an iterator of chunks (decrypted plaintext, a response body)."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._buffer = b""
+
+    def read(self, size: int = -1, /) -> bytes:
+        """Up to ``size`` bytes (all that is left for ``-1``); ``b""`` at the end."""
+        while size < 0 or len(self._buffer) < size:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                break
+            self._buffer += chunk
+        if size < 0:
+            data, self._buffer = self._buffer, b""
+        else:
+            data, self._buffer = self._buffer[:size], self._buffer[size:]
+        return data
 
 
 def copy_stream(

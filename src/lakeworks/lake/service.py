@@ -1,18 +1,25 @@
 """Buckets, objects and multipart uploads: the operations every adapter calls.
 
-The native REST API, the AWS S3 front door and the job supervisor all go through
-:class:`LakeService`. It checks scopes and input, keeps bucket and upload records in the database
-(the source of truth for which buckets exist) and leaves bytes to the object store
-(:mod:`lakeworks.lake.objects`).
+The native REST API, the AWS S3 front door, the job supervisor and the catalog all go through
+:class:`LakeService`. It checks access (scopes and bucket policies, :mod:`lakeworks.lake.access`)
+and input, keeps bucket, upload and version records in the database (the source of truth for
+which buckets exist and how they are configured) and leaves bytes to the object store
+(:mod:`lakeworks.lake.objects`), which seals them when a bucket or request asks for encryption.
+
+The service is assembled from parts: objects and buckets here, versions in
+:mod:`~lakeworks.lake.versioned` and :mod:`~lakeworks.lake.version_listing`, multipart uploads in
+:mod:`~lakeworks.lake.uploads`, bucket
+configuration (tags, encryption, policy, lifecycle) in :mod:`~lakeworks.lake.bucket_config` and
+the lifecycle sweeper in :mod:`~lakeworks.lake.sweeper`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import re
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -20,168 +27,109 @@ from sqlalchemy.exc import IntegrityError
 
 from lakeworks.core.clock import utcnow
 from lakeworks.core.context import RequestContext
-from lakeworks.core.errors import AlreadyExists, NotFound, ResourceInUse, ValidationError
-from lakeworks.core.names import validate_bucket_name, validate_key, validate_tags
+from lakeworks.core.errors import (
+    AlreadyExists,
+    LakeworksError,
+    NotFound,
+    ResourceInUse,
+    ValidationError,
+)
+from lakeworks.core.names import validate_bucket_name
 from lakeworks.core.settings import Settings
 from lakeworks.db import Database
 from lakeworks.lake import store
-from lakeworks.lake.multipart import (
-    new_upload_id,
-    select_parts,
-    validate_part_number,
-    validate_upload_id,
+from lakeworks.lake.base import (
+    MAX_METADATA_BYTES,
+    bucket_info,
+    check_content_type,
+    check_key,
+    check_metadata,
+    close_chunks,
+    no_bucket,
+    parse_s3_uri,
 )
-from lakeworks.lake.objects import (
-    DEFAULT_CONTENT_TYPE,
-    ByteRange,
-    ObjectStore,
-    decode_content_md5,
-    open_store,
-)
-from lakeworks.lake.store import BucketRecord, PartRecord, UploadRecord
-from lakeworks.schemas.lake import BucketInfo, ObjectInfo, ObjectListing, PartInfo, UploadInfo
+from lakeworks.lake.bucket_config import BucketConfigOps
+from lakeworks.lake.conditions import Conditions, check_copy_source, check_read
+from lakeworks.lake.events import ObjectEvent
+from lakeworks.lake.keyring import check_sse
+from lakeworks.lake.objects import ByteRange, ObjectStore, decode_content_md5
+from lakeworks.lake.store import BucketRecord
+from lakeworks.lake.sweeper import LIFECYCLE_INTERVAL_SECONDS, LifecycleOps
+from lakeworks.lake.tagging import validate_bucket_tags, validate_object_tags
+from lakeworks.lake.uploads import MultipartOps
+from lakeworks.lake.version_listing import VersionListOps
+from lakeworks.schemas.lake import BucketInfo, DeleteResult, ObjectInfo, ObjectListing
 
 __all__ = ["MAX_METADATA_BYTES", "LakeService", "parse_s3_uri"]
 
-#: S3's limit on user metadata: names and values together, in bytes.
-MAX_METADATA_BYTES = 2048
-_METADATA_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
-_HEADER_VALUE = re.compile(r"^[\x20-\x7e]*$")
-_MAX_CONTENT_TYPE = 256
+
+def _put_context(
+    sse: str | None, kms_key_id: str | None, tags: dict[str, str] | None
+) -> dict[str, str | list[str]]:
+    """Condition keys of a write request, for bucket policies."""
+    context: dict[str, str | list[str]] = {}
+    if sse:
+        context["s3:x-amz-server-side-encryption"] = sse
+    if kms_key_id:
+        context["s3:x-amz-server-side-encryption-aws-kms-key-id"] = kms_key_id
+    if tags is not None:
+        context["s3:requestobjecttagkeys"] = sorted(tags)
+        for name, value in tags.items():
+            context[f"s3:requestobjecttag/{name}"] = value
+    return context
 
 
-def parse_s3_uri(uri: str) -> tuple[str, str]:
-    """Split ``s3://bucket/key`` into bucket and key (the key may be empty).
-
-    Raises:
-        ValidationError: Not an ``s3://`` URI with a bucket.
-    """
-    if not isinstance(uri, str) or not uri.startswith("s3://"):
-        raise ValidationError(f"Expected an s3://bucket/key URI, got {uri!r}")
-    bucket, _, key = uri[len("s3://") :].partition("/")
-    if not bucket:
-        raise ValidationError(f"The URI {uri!r} names no bucket; use s3://bucket/key")
-    return bucket, key
-
-
-def _check_key(key: str) -> str:
-    validate_key(key)
-    try:
-        key.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValidationError(
-            "Object key must be valid UTF-8 text", aws_code="InvalidArgument"
-        ) from None
-    return key
-
-
-def _check_content_type(content_type: str | None) -> str:
-    if content_type is None or content_type == "":
-        return DEFAULT_CONTENT_TYPE
-    if len(content_type) > _MAX_CONTENT_TYPE or not _HEADER_VALUE.match(content_type):
-        raise ValidationError(
-            f"Content type must be at most {_MAX_CONTENT_TYPE} printable ASCII characters",
-            aws_code="InvalidArgument",
-            details={"field": "content_type"},
-        )
-    return content_type
-
-
-def _check_metadata(metadata: dict[str, str] | None) -> dict[str, str]:
-    """Normalise user metadata like S3: names lower-cased; ASCII values; 2 KiB in all."""
-    checked: dict[str, str] = {}
-    for name, value in (metadata or {}).items():
-        if not isinstance(name, str) or not _METADATA_NAME.match(name):
-            raise ValidationError(
-                f"Invalid metadata name {name!r}: use letters, digits and !#$%&'*+.^_`|~-",
-                aws_code="InvalidArgument",
-                details={"field": "metadata"},
-            )
-        if not isinstance(value, str) or not _HEADER_VALUE.match(value):
-            raise ValidationError(
-                f"Invalid value for metadata {name!r}: use printable ASCII characters",
-                aws_code="InvalidArgument",
-                details={"field": "metadata"},
-            )
-        checked[name.lower()] = value
-    size = sum(len(name) + len(value) for name, value in checked.items())
-    if size > MAX_METADATA_BYTES:
-        raise ValidationError(
-            f"User metadata is {size} bytes; at most {MAX_METADATA_BYTES} are allowed",
-            aws_code="MetadataTooLarge",
-            details={"field": "metadata", "limit": MAX_METADATA_BYTES},
-        )
-    return checked
-
-
-def _bucket_info(record: BucketRecord) -> BucketInfo:
-    return BucketInfo(
-        name=record.name,
-        arn=f"arn:aws:s3:::{record.name}",
-        creation_time=record.created_at,
-        owner=record.owner,
-        tags=dict(record.tags),
-    )
-
-
-def _upload_info(record: UploadRecord) -> UploadInfo:
-    return UploadInfo(
-        bucket=record.bucket, key=record.key, upload_id=record.upload_id, initiated=record.initiated
-    )
-
-
-def _part_info(record: PartRecord) -> PartInfo:
-    return PartInfo(
-        part_number=record.part_number,
-        etag=record.etag,
-        size=record.size,
-        last_modified=record.last_modified,
-    )
-
-
-def _no_bucket(name: str) -> NotFound:
-    return NotFound(f"No bucket named {name!r}", aws_code="NoSuchBucket", details={"bucket": name})
-
-
-def _no_upload(upload_id: str) -> NotFound:
-    return NotFound(
-        f"No multipart upload with id {upload_id!r} for this bucket and key",
-        aws_code="NoSuchUpload",
-        details={"upload_id": upload_id},
-    )
-
-
-class LakeService:
-    """Buckets, objects and multipart uploads.
+class LakeService(LifecycleOps, BucketConfigOps, MultipartOps, VersionListOps):
+    """Buckets, objects, versions, multipart uploads and bucket configuration.
 
     Args:
         settings: The settings tree (store location, object size limit).
         db: The metadata database.
         object_store: The store for bytes; built from ``settings`` when omitted.
+        lifecycle_interval: Seconds between lifecycle passes once :meth:`start` ran.
     """
 
     def __init__(
-        self, settings: Settings, db: Database, object_store: ObjectStore | None = None
+        self,
+        settings: Settings,
+        db: Database,
+        object_store: ObjectStore | None = None,
+        *,
+        lifecycle_interval: float = LIFECYCLE_INTERVAL_SECONDS,
     ) -> None:
-        self.settings = settings
-        self.db = db
-        self.store: ObjectStore = object_store or open_store(settings)
+        super().__init__(settings, db, object_store)
+        self._init_sweeper(lifecycle_interval)
+        #: Called with each object event and the acting principal, inside the request, after
+        #: the write (bucket notifications queue their deliveries here).
+        self.listeners: list[Callable[[ObjectEvent, str], None]] = []
+
+    def emit(self, name: str, info: ObjectInfo | DeleteResult, principal: str) -> None:
+        """Tell the listeners that ``info``'s object was created or removed (event ``name``)."""
+        now = utcnow()
+        event = ObjectEvent(
+            name=name,
+            bucket=info.bucket,
+            key=info.key,
+            size=info.size if isinstance(info, ObjectInfo) else 0,
+            etag=info.etag if isinstance(info, ObjectInfo) else "",
+            version_id=info.version_id,
+            time=now,
+            sequencer=f"{time.time_ns():016X}",
+        )
+        for listener in self.listeners:
+            listener(event, principal)
+
+    def _emit_created(self, info: ObjectInfo, principal: str) -> None:
+        self.emit("ObjectCreated:CompleteMultipartUpload", info, principal)
+
+    def start(self) -> None:
+        """Start background work: the lifecycle sweeper."""
+        self.start_sweeper()
 
     def close(self) -> None:
-        """Release the object store's resources (connections of an S3 client)."""
+        """Stop the sweeper and release the object store's resources (S3 connections)."""
+        self.stop_sweeper()
         self.store.close()
-
-    @property
-    def max_object_bytes(self) -> int:
-        """Largest single PUT (and part) accepted."""
-        return self.settings.server.max_object_bytes
-
-    def _require_bucket(self, name: str) -> BucketRecord:
-        with self.db.session() as session:
-            record = store.get_bucket(session, name)
-        if record is None:
-            raise _no_bucket(name)
-        return record
 
     # -- buckets ---------------------------------------------------------------------------
 
@@ -191,20 +139,20 @@ class LakeService:
         """Create a bucket owned by the caller.
 
         Raises:
-            ValidationError: Invalid name (``InvalidBucketName``) or tags.
+            ValidationError: Invalid name (``InvalidBucketName``) or tags (``InvalidTag``).
             AlreadyExists: ``BucketAlreadyOwnedByYou``, or ``BucketAlreadyExists`` when another
                 principal owns it.
         """
         ctx.require("write")
         validate_bucket_name(name)
-        tags = validate_tags(dict(tags or {}))
+        checked_tags = validate_bucket_tags(dict(tags or {}))
         try:
             with self.db.session() as session:
                 existing = store.get_bucket(session, name)
                 if existing is not None:
                     raise self._exists(name, existing.owner, ctx)
                 record = BucketRecord(
-                    name=name, owner=ctx.principal, created_at=utcnow(), tags=tags
+                    name=name, owner=ctx.principal, created_at=utcnow(), tags=checked_tags
                 )
                 session.add(record)
                 session.flush()
@@ -213,7 +161,7 @@ class LakeService:
             with self.db.session() as session:
                 existing = store.get_bucket(session, name)
             raise self._exists(name, existing.owner if existing else "", ctx) from None
-        return _bucket_info(record)
+        return bucket_info(record)
 
     @staticmethod
     def _exists(name: str, owner: str, ctx: RequestContext) -> AlreadyExists:
@@ -225,32 +173,31 @@ class LakeService:
         )
 
     def describe_bucket(self, ctx: RequestContext, name: str) -> BucketInfo:
-        """Describe a bucket.
+        """Describe a bucket (S3's HeadBucket: the ``s3:ListBucket`` action).
 
         Raises:
             NotFound: ``NoSuchBucket``.
         """
-        ctx.require("read")
-        return _bucket_info(self._require_bucket(name))
+        return bucket_info(self._bucket_for(ctx, name, "s3:ListBucket", "read"))
 
     def list_buckets(self, ctx: RequestContext) -> list[BucketInfo]:
         """Every bucket, by name."""
         ctx.require("read")
         with self.db.session() as session:
-            return [_bucket_info(record) for record in store.list_buckets(session)]
+            return [bucket_info(record) for record in store.list_buckets(session)]
 
     def delete_bucket(self, ctx: RequestContext, name: str) -> None:
-        """Delete an empty bucket.
+        """Delete an empty bucket: no objects, versions, delete markers or uploads.
 
         Raises:
             NotFound: ``NoSuchBucket``.
-            ResourceInUse: Objects or multipart uploads remain (``BucketNotEmpty``).
+            ResourceInUse: Anything remains (``BucketNotEmpty``).
         """
-        ctx.require("write")
+        self._bucket_for(ctx, name, "s3:DeleteBucket", "write")
         with self.db.session() as session:
             record = store.get_bucket(session, name)
             if record is None:
-                raise _no_bucket(name)
+                raise no_bucket(name)
             uploads = store.count_uploads(session, name)
             if uploads:
                 raise ResourceInUse(
@@ -258,20 +205,38 @@ class LakeService:
                     "complete or abort them first",
                     aws_code="BucketNotEmpty",
                 )
+            versions = store.count_versions(session, name)
+            if versions:
+                raise ResourceInUse(
+                    f"Bucket {name!r} still holds {versions} object version(s) or delete "
+                    "marker(s); delete every version first (list them with ListObjectVersions)",
+                    aws_code="BucketNotEmpty",
+                )
             self.store.delete_bucket(name)
             session.delete(record)
+        self.keyring.forget_bucket(name)
 
     # -- objects ---------------------------------------------------------------------------
 
-    def check_writable(self, ctx: RequestContext, bucket: str, key: str) -> None:
+    def check_writable(
+        self,
+        ctx: RequestContext,
+        bucket: str,
+        key: str,
+        *,
+        sse: str | None = None,
+        kms_key_id: str | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> None:
         """Raise now what :meth:`put_object` would raise before reading a body.
 
-        Adapters call this before they spool a request body, so a bad key or a missing bucket
-        is refused without reading gigabytes first.
+        Adapters call this before they spool a request body, so a bad key, a missing bucket or
+        a refused caller is turned away without reading gigabytes first.
         """
-        ctx.require("write")
-        _check_key(key)
-        self._require_bucket(bucket)
+        check_sse(sse, kms_key_id)
+        context = _put_context(sse, kms_key_id, tags)
+        self._bucket_for(ctx, bucket, "s3:PutObject", "write", key=key, context=context)
+        check_key(key)
 
     def put_object(
         self,
@@ -283,74 +248,146 @@ class LakeService:
         content_type: str | None = None,
         metadata: dict[str, str] | None = None,
         content_md5: str | None = None,
+        tags: dict[str, str] | None = None,
+        sse: str | None = None,
+        kms_key_id: str | None = None,
+        conditions: Conditions | None = None,
     ) -> ObjectInfo:
         """Store an object; ``body`` is read in chunks until EOF.
 
+        Args:
+            tags: The object's tags (at most 10).
+            sse: ``AES256`` or ``aws:kms`` to encrypt at rest (the bucket's default encryption
+                applies when omitted); ``kms_key_id`` names the ``aws:kms`` key.
+            conditions: ``If-None-Match: *`` / ``If-Match`` (checked atomically with the write).
+
+        Returns:
+            The object's info; ``version_id`` is set in buckets with versioning.
+
         Raises:
-            NotFound: ``NoSuchBucket``.
-            ValidationError: Bad key, content type or metadata; ``InvalidDigest`` or
-                ``BadDigest`` for a malformed or mismatched ``content_md5``.
+            NotFound: ``NoSuchBucket``; ``NoSuchKey`` for ``If-Match`` on a missing key.
+            ValidationError: Bad key, content type, metadata, tags (``InvalidTag``) or
+                encryption; ``InvalidDigest`` or ``BadDigest`` for the ``content_md5``.
+            PreconditionFailed: A condition does not hold (412).
             PayloadTooLarge: Over ``server.max_object_bytes`` (``EntityTooLarge``).
         """
-        ctx.require("write")
-        _check_key(key)
-        checked_type = _check_content_type(content_type)
-        checked_metadata = _check_metadata(metadata)
+        requested = check_sse(sse, kms_key_id)
+        checked_tags = validate_object_tags(tags) if tags is not None else None
+        context = _put_context(sse, kms_key_id, checked_tags)
+        record = self._bucket_for(ctx, bucket, "s3:PutObject", "write", key=key, context=context)
+        check_key(key)
+        checked_type = check_content_type(content_type)
+        checked_metadata = check_metadata(metadata)
         if content_md5 is not None:
             decode_content_md5(content_md5)
-        self._require_bucket(bucket)
-        return self.store.put(
-            bucket,
-            key,
-            body,
-            content_type=checked_type,
-            metadata=checked_metadata,
-            max_bytes=self.max_object_bytes,
-            content_md5=content_md5,
-        )
+        sealing = self._sealing(record, requested)
+
+        def write() -> ObjectInfo:
+            return self.store.put(
+                bucket,
+                key,
+                body,
+                content_type=checked_type,
+                metadata=checked_metadata,
+                max_bytes=self.max_object_bytes,
+                content_md5=content_md5,
+                sse=sealing,
+                tags=checked_tags,
+            )
+
+        info = self._guarded_write(bucket, key, ctx.principal, write, conditions)
+        self.emit("ObjectCreated:Put", info, ctx.principal)
+        return info
 
     def get_object(
-        self, ctx: RequestContext, bucket: str, key: str, *, byte_range: ByteRange | None = None
+        self,
+        ctx: RequestContext,
+        bucket: str,
+        key: str,
+        *,
+        byte_range: ByteRange | None = None,
+        version_id: str | None = None,
+        conditions: Conditions | None = None,
     ) -> tuple[ObjectInfo, int, int, Iterator[bytes]]:
-        """Open an object, or a byte range of it.
+        """Open an object (or one of its versions), or a byte range of it.
 
         Args:
             byte_range: ``(first, last)`` inclusive, ``(first, None)`` to the end, or
                 ``(None, n)`` for the last ``n`` bytes.
+            version_id: A version to read instead of the current object.
+            conditions: ``If-Match``, ``If-None-Match``, ``If-(Un)Modified-Since``.
 
         Returns:
             ``(info, first, last, chunks)`` with the inclusive offsets served.
 
         Raises:
-            NotFound: ``NoSuchBucket`` or ``NoSuchKey``.
+            NotFound: ``NoSuchBucket``, ``NoSuchKey`` (``details["delete_marker"]`` when the
+                latest version is a delete marker) or ``NoSuchVersion``.
+            DeleteMarkerVersion: ``version_id`` names a delete marker (405).
             RangeNotSatisfiable: The range starts past the end (``InvalidRange``).
+            PreconditionFailed, NotModified: A condition decided (412, 304).
         """
-        ctx.require("read")
-        _check_key(key)
-        self._require_bucket(bucket)
-        return self.store.get(bucket, key, byte_range=byte_range)
+        record = self._reader(ctx, bucket, key, version_id)
+        info, first, last, chunks = self._open(record, key, version_id, byte_range)
+        if conditions is not None and conditions.present:
+            try:
+                check_read(conditions, info)
+            except LakeworksError:
+                close_chunks(chunks)
+                raise
+        return info, first, last, chunks
 
-    def head_object(self, ctx: RequestContext, bucket: str, key: str) -> ObjectInfo:
-        """An object's metadata.
+    def _reader(
+        self, ctx: RequestContext, bucket: str, key: str, version_id: str | None
+    ) -> BucketRecord:
+        action = "s3:GetObjectVersion" if version_id is not None else "s3:GetObject"
+        context = {"s3:versionid": version_id} if version_id is not None else None
+        record = self._bucket_for(ctx, bucket, action, "read", key=key, context=context)
+        check_key(key)
+        return record
 
-        Raises:
-            NotFound: ``NoSuchBucket`` or ``NoSuchKey``.
-        """
-        ctx.require("read")
-        _check_key(key)
-        self._require_bucket(bucket)
-        return self.store.head(bucket, key)
+    def head_object(
+        self,
+        ctx: RequestContext,
+        bucket: str,
+        key: str,
+        *,
+        version_id: str | None = None,
+        conditions: Conditions | None = None,
+    ) -> ObjectInfo:
+        """An object's (or a version's) metadata; raises like :meth:`get_object`."""
+        record = self._reader(ctx, bucket, key, version_id)
+        info = self._describe(record, key, version_id)
+        if conditions is not None and conditions.present:
+            check_read(conditions, info)
+        return info
 
-    def delete_object(self, ctx: RequestContext, bucket: str, key: str) -> None:
-        """Delete an object; deleting a missing key is not an error.
+    def delete_object(
+        self,
+        ctx: RequestContext,
+        bucket: str,
+        key: str,
+        *,
+        version_id: str | None = None,
+        conditions: Conditions | None = None,
+    ) -> DeleteResult:
+        """Delete an object (a delete marker where versioning is on), or one version for good.
+
+        Deleting a missing key or version is not an error.
 
         Raises:
             NotFound: ``NoSuchBucket``.
+            ValidationError: A malformed version id (``InvalidArgument``).
+            PreconditionFailed: ``If-Match`` does not hold.
         """
-        ctx.require("write")
-        _check_key(key)
-        self._require_bucket(bucket)
-        self.store.delete(bucket, key)
+        action = "s3:DeleteObjectVersion" if version_id is not None else "s3:DeleteObject"
+        context = {"s3:versionid": version_id} if version_id is not None else None
+        record = self._bucket_for(ctx, bucket, action, "write", key=key, context=context)
+        check_key(key)
+        result = self._remove(record, key, ctx.principal, version_id, conditions)
+        marker = "ObjectRemoved:DeleteMarkerCreated" if result.delete_marker else None
+        self.emit(marker or "ObjectRemoved:Delete", result, ctx.principal)
+        return result
 
     def copy_object(
         self,
@@ -363,36 +400,65 @@ class LakeService:
         replace_metadata: bool = False,
         content_type: str | None = None,
         metadata: dict[str, str] | None = None,
+        src_version_id: str | None = None,
+        tags: dict[str, str] | None = None,
+        sse: str | None = None,
+        kms_key_id: str | None = None,
+        source_conditions: Conditions | None = None,
+        conditions: Conditions | None = None,
     ) -> ObjectInfo:
-        """Copy an object, keeping its content type and metadata unless ``replace_metadata``.
+        """Copy an object (or a version of it), keeping its content type and metadata unless
+        ``replace_metadata``, and its tags unless ``tags`` is given.
 
         Raises:
-            NotFound: ``NoSuchBucket`` or ``NoSuchKey``.
-            ValidationError: Copying an object onto itself without replacing its metadata
-                (``InvalidRequest``), or bad keys, content type or metadata.
+            NotFound: ``NoSuchBucket``, ``NoSuchKey`` or ``NoSuchVersion``.
+            ValidationError: Copying an object onto itself without changing anything
+                (``InvalidRequest``), or bad keys, content type, metadata or tags.
+            PreconditionFailed: A ``source_conditions`` (``x-amz-copy-source-if-*``) or
+                ``conditions`` check fails.
         """
-        ctx.require("write")
-        _check_key(src_key)
-        _check_key(dst_key)
-        if (src_bucket, src_key) == (dst_bucket, dst_key) and not replace_metadata:
+        requested = check_sse(sse, kms_key_id)
+        checked_tags = validate_object_tags(tags) if tags is not None else None
+        source = self._reader(ctx, src_bucket, src_key, src_version_id)
+        context = _put_context(sse, kms_key_id, checked_tags)
+        target = self._bucket_for(
+            ctx, dst_bucket, "s3:PutObject", "write", key=dst_key, context=context
+        )
+        check_key(dst_key)
+        unchanged = not replace_metadata and src_version_id is None and requested is None
+        if (src_bucket, src_key) == (dst_bucket, dst_key) and unchanged:
             raise ValidationError(
                 "This copy request is illegal because it copies an object onto itself without "
-                "changing its metadata; set replace_metadata",
+                "changing its metadata, encryption or version; set replace_metadata",
                 aws_code="InvalidRequest",
             )
-        new_type = _check_content_type(content_type) if replace_metadata else None
-        new_metadata = _check_metadata(metadata) if replace_metadata else None
-        self._require_bucket(src_bucket)
-        self._require_bucket(dst_bucket)
-        return self.store.copy(
-            src_bucket,
-            src_key,
-            dst_bucket,
-            dst_key,
-            content_type=new_type,
-            metadata=new_metadata,
-            max_bytes=self.max_object_bytes,
-        )
+        new_type = check_content_type(content_type) if replace_metadata else None
+        new_metadata = check_metadata(metadata) if replace_metadata else None
+        archive = None
+        if source.versioning is not None and src_version_id is not None:
+            row = self._version(src_bucket, src_key, src_version_id)
+            archive = row.archive if row is not None else None
+        if source_conditions is not None and source_conditions.present:
+            check_copy_source(source_conditions, self._describe(source, src_key, src_version_id))
+        sealing = self._sealing(target, requested)
+
+        def write() -> ObjectInfo:
+            return self.store.copy(
+                src_bucket,
+                src_key,
+                dst_bucket,
+                dst_key,
+                content_type=new_type,
+                metadata=new_metadata,
+                max_bytes=self.max_object_bytes,
+                sse=sealing,
+                tags=checked_tags,
+                src_archive=archive,
+            )
+
+        info = self._guarded_write(dst_bucket, dst_key, ctx.principal, write, conditions)
+        self.emit("ObjectCreated:Copy", info, ctx.principal)
+        return info
 
     def list_objects(
         self,
@@ -405,20 +471,22 @@ class LakeService:
         continuation_token: str | None = None,
         max_keys: int = 1000,
     ) -> ObjectListing:
-        """One page of a bucket's keys in UTF-8 byte order (S3's ListObjectsV2 rules).
+        """One page of a bucket's current keys in UTF-8 byte order (ListObjectsV2's rules).
 
         Raises:
             NotFound: ``NoSuchBucket``.
             ValidationError: ``max_keys`` outside 1-1000, or a malformed token.
         """
-        ctx.require("read")
+        context = {"s3:prefix": prefix or "", "s3:max-keys": str(max_keys)}
+        if delimiter:
+            context["s3:delimiter"] = delimiter
+        record = self._bucket_for(ctx, bucket, "s3:ListBucket", "read", context=context)
         if isinstance(max_keys, bool) or not isinstance(max_keys, int) or not 1 <= max_keys <= 1000:
             raise ValidationError(
                 f"max_keys must be an integer from 1 to 1000, got {max_keys!r}",
                 aws_code="InvalidArgument",
                 details={"field": "max_keys", "min": 1, "max": 1000},
             )
-        self._require_bucket(bucket)
         return self.store.list(
             bucket,
             prefix=prefix or "",
@@ -426,190 +494,8 @@ class LakeService:
             start_after=start_after or None,
             continuation_token=continuation_token or None,
             max_keys=max_keys,
+            exact=record.sealed,
         )
-
-    # -- multipart -------------------------------------------------------------------------
-
-    def _upload(self, bucket: str, key: str, upload_id: str) -> UploadRecord:
-        validate_upload_id(upload_id)
-        self._require_bucket(bucket)
-        with self.db.session() as session:
-            record = store.get_upload(session, upload_id)
-        if record is None or (record.bucket, record.key) != (bucket, key):
-            raise _no_upload(upload_id)
-        return record
-
-    def create_multipart_upload(
-        self,
-        ctx: RequestContext,
-        bucket: str,
-        key: str,
-        *,
-        content_type: str | None = None,
-        metadata: dict[str, str] | None = None,
-    ) -> UploadInfo:
-        """Start a multipart upload; the object gets ``content_type`` and ``metadata``.
-
-        Raises:
-            NotFound: ``NoSuchBucket``.
-            ValidationError: Bad key, content type or metadata.
-        """
-        ctx.require("write")
-        _check_key(key)
-        checked_type = _check_content_type(content_type)
-        checked_metadata = _check_metadata(metadata)
-        self._require_bucket(bucket)
-        upload_id = new_upload_id()
-        backing_id = self.store.create_multipart(
-            bucket, key, upload_id, content_type=checked_type, metadata=checked_metadata
-        )
-        record = UploadRecord(
-            upload_id=upload_id,
-            bucket=bucket,
-            key=key,
-            owner=ctx.principal,
-            initiated=utcnow(),
-            content_type=checked_type,
-            user_metadata=checked_metadata,
-            backing_id=backing_id,
-        )
-        try:
-            with self.db.session() as session:
-                session.add(record)
-        except IntegrityError:  # the bucket went away meanwhile
-            self.store.abort_multipart(bucket, key, upload_id, backing_id)
-            raise _no_bucket(bucket) from None
-        return _upload_info(record)
-
-    def upload_part(
-        self,
-        ctx: RequestContext,
-        bucket: str,
-        key: str,
-        upload_id: str,
-        part_number: int,
-        body: BinaryIO,
-        *,
-        content_md5: str | None = None,
-    ) -> PartInfo:
-        """Upload one part (1-10000); a part uploaded again replaces the earlier one.
-
-        Raises:
-            NotFound: ``NoSuchBucket`` or ``NoSuchUpload``.
-            ValidationError: Bad part number, ``InvalidDigest`` or ``BadDigest``.
-            PayloadTooLarge: Over ``server.max_object_bytes`` (``EntityTooLarge``).
-        """
-        ctx.require("write")
-        _check_key(key)
-        validate_part_number(part_number)
-        if content_md5 is not None:
-            decode_content_md5(content_md5)
-        record = self._upload(bucket, key, upload_id)
-        part = self.store.put_part(
-            bucket,
-            key,
-            upload_id,
-            record.backing_id,
-            part_number,
-            body,
-            max_bytes=self.max_object_bytes,
-            content_md5=content_md5,
-        )
-        row = PartRecord(
-            upload_id=upload_id,
-            part_number=part.part_number,
-            etag=part.etag,
-            size=part.size,
-            last_modified=part.last_modified,
-        )
-        try:
-            with self.db.session() as session:
-                if store.get_upload(session, upload_id) is None:
-                    raise _no_upload(upload_id)
-                store.put_part(session, row)
-        except IntegrityError:  # completed or aborted meanwhile
-            raise _no_upload(upload_id) from None
-        return part
-
-    def list_parts(
-        self, ctx: RequestContext, bucket: str, key: str, upload_id: str
-    ) -> list[PartInfo]:
-        """The parts uploaded so far, by part number.
-
-        Raises:
-            NotFound: ``NoSuchBucket`` or ``NoSuchUpload``.
-        """
-        ctx.require("read")
-        self._upload(bucket, key, upload_id)
-        with self.db.session() as session:
-            return [_part_info(row) for row in store.list_parts(session, upload_id)]
-
-    def complete_multipart_upload(
-        self,
-        ctx: RequestContext,
-        bucket: str,
-        key: str,
-        upload_id: str,
-        parts: list[tuple[int, str]],
-    ) -> ObjectInfo:
-        """Join the named parts into the object and end the upload.
-
-        Args:
-            parts: ``(part_number, etag)`` in strictly ascending part number.
-
-        Raises:
-            NotFound: ``NoSuchBucket`` or ``NoSuchUpload``.
-            ValidationError: ``InvalidPartOrder``, ``InvalidPart``, ``EntityTooSmall`` or
-                ``MalformedXML`` (no parts).
-        """
-        ctx.require("write")
-        record = self._upload(bucket, key, upload_id)
-        with self.db.session() as session:
-            uploaded = {
-                row.part_number: _part_info(row) for row in store.list_parts(session, upload_id)
-            }
-        chosen = select_parts(list(parts), uploaded)
-        info = self.store.complete_multipart(
-            bucket,
-            key,
-            upload_id,
-            record.backing_id,
-            chosen,
-            content_type=record.content_type,
-            metadata=dict(record.user_metadata),
-        )
-        with self.db.session() as session:
-            done = store.get_upload(session, upload_id)
-            if done is not None:
-                session.delete(done)
-        return info
-
-    def abort_multipart_upload(
-        self, ctx: RequestContext, bucket: str, key: str, upload_id: str
-    ) -> None:
-        """Discard an upload and its parts.
-
-        Raises:
-            NotFound: ``NoSuchBucket`` or ``NoSuchUpload``.
-        """
-        ctx.require("write")
-        record = self._upload(bucket, key, upload_id)
-        self.store.abort_multipart(bucket, key, upload_id, record.backing_id)
-        with self.db.session() as session:
-            done = store.get_upload(session, upload_id)
-            if done is not None:
-                session.delete(done)
-
-    def list_multipart_uploads(self, ctx: RequestContext, bucket: str) -> list[UploadInfo]:
-        """The bucket's uploads in progress, by key and start time.
-
-        Raises:
-            NotFound: ``NoSuchBucket``.
-        """
-        ctx.require("read")
-        self._require_bucket(bucket)
-        with self.db.session() as session:
-            return [_upload_info(record) for record in store.list_uploads(session, bucket)]
 
     # -- files, for the job supervisor -----------------------------------------------------
 

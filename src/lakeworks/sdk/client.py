@@ -22,7 +22,7 @@ import logging
 import os
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -30,10 +30,18 @@ from lakeworks.core.settings import default_home
 from lakeworks.schemas.iam import CallerIdentity
 from lakeworks.sdk import iam
 from lakeworks.sdk._http import Transport
+from lakeworks.sdk.catalog import Catalog, Crawlers
 from lakeworks.sdk.errors import ServerUnreachable
 from lakeworks.sdk.jobs import Jobs
 from lakeworks.sdk.lake import Buckets, Objects
 from lakeworks.sdk.local import find_server, read_credentials, start_server
+from lakeworks.sdk.processing import ProcessingJobs
+from lakeworks.sdk.recipes import Profiles, Recipes
+from lakeworks.sdk.sql import Queries, SqlRows, Workgroups, run_sql, run_sql_rows, to_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
 
 __all__ = ["DEFAULT_TIMEOUT", "Client", "ServerUnreachable"]
 
@@ -70,6 +78,10 @@ class Client:
         jobs: :class:`~lakeworks.sdk.jobs.Jobs`.
         tokens: :class:`~lakeworks.sdk.iam.Tokens`.
         access_keys: :class:`~lakeworks.sdk.iam.AccessKeys`.
+        catalog: :class:`~lakeworks.sdk.catalog.Catalog` (databases, tables, partitions).
+        crawlers: :class:`~lakeworks.sdk.catalog.Crawlers`.
+        queries: :class:`~lakeworks.sdk.sql.Queries`.
+        workgroups: :class:`~lakeworks.sdk.sql.Workgroups`.
     """
 
     def __init__(
@@ -101,8 +113,15 @@ class Client:
         self.buckets = Buckets(self._transport)
         self.objects = Objects(self._transport)
         self.jobs = Jobs(self._transport)
+        self.processing_jobs = ProcessingJobs(self._transport)
+        self.recipes = Recipes(self._transport)
+        self.profiles = Profiles(self._transport)
         self.tokens = iam.Tokens(self._transport)
         self.access_keys = iam.AccessKeys(self._transport)
+        self.catalog = Catalog(self._transport)
+        self.crawlers = Crawlers(self._transport)
+        self.queries = Queries(self._transport)
+        self.workgroups = Workgroups(self._transport)
 
     def _local(self, start: bool, token: str | None) -> tuple[str, str | None]:
         home = self.home = self.home or default_home().expanduser().resolve()
@@ -155,6 +174,31 @@ class Client:
     def whoami(self) -> CallerIdentity:
         """The caller's principal, scopes and ARN."""
         return iam.whoami(self._transport)
+
+    def sql(self, query: str, database: str | None = None) -> pa.Table:
+        """Run one SQL statement over the lake now and return its rows.
+
+        Args:
+            query: One statement (``SELECT``, ``CREATE EXTERNAL TABLE``, ``SHOW TABLES`` …).
+            database: The database unqualified table names refer to.
+
+        Returns:
+            A ``pyarrow.Table``; ``.to_pandas()`` turns it into a frame.
+
+        Raises:
+            ValidationError: The statement does not parse or names an unknown table (the
+                message is the engine's, with the line and a caret at the position).
+            NotFound: No such database.
+        """
+        return run_sql(self._transport, query, database)
+
+    def sql_frame(self, query: str, database: str | None = None) -> pd.DataFrame:
+        """Like :meth:`sql`, as a ``pandas.DataFrame``."""
+        return to_frame(run_sql(self._transport, query, database))
+
+    def sql_rows(self, query: str, database: str | None = None) -> SqlRows:
+        """Like :meth:`sql`, as plain JSON values (no pyarrow needed on this side)."""
+        return run_sql_rows(self._transport, query, database)
 
     def aws_env(self) -> dict[str, str] | None:
         """The ``AWS_*`` variables that point boto3 and the aws CLI at this server.

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import httpx
 
@@ -73,10 +73,19 @@ def object_info_from_headers(bucket: str, key: str, headers: httpx.Headers) -> O
 
 
 class Buckets:
-    """Buckets of the lake."""
+    """Buckets of the lake; ``.versioning``, ``.tags``, ``.encryption``, ``.policy`` and
+    ``.lifecycle`` configure one (:mod:`lakeworks.sdk.lake_config`)."""
 
     def __init__(self, transport: Transport) -> None:
+        # Imported here: lake_config builds on this module's paths.
+        from lakeworks.sdk import lake_config
+
         self._t = transport
+        self.versioning = lake_config.Versioning(transport)
+        self.tags = lake_config.BucketTags(transport)
+        self.encryption = lake_config.Encryption(transport)
+        self.policy = lake_config.Policy(transport)
+        self.lifecycle = lake_config.Lifecycle(transport)
 
     def create(self, name: str, *, tags: Mapping[str, str] | None = None) -> BucketInfo:
         """Create a bucket.
@@ -116,10 +125,14 @@ class Buckets:
 
 
 class Objects:
-    """Objects in buckets."""
+    """Objects in buckets; ``.versions`` and ``.tags`` (:mod:`lakeworks.sdk.lake_config`)."""
 
     def __init__(self, transport: Transport) -> None:
+        from lakeworks.sdk import lake_config
+
         self._t = transport
+        self.versions = lake_config.ObjectVersions(transport)
+        self.tags = lake_config.ObjectTags(transport)
 
     def put(
         self,
@@ -129,6 +142,9 @@ class Objects:
         *,
         content_type: str | None = None,
         metadata: Mapping[str, str] | None = None,
+        tags: Mapping[str, str] | None = None,
+        server_side_encryption: str | None = None,
+        kms_key_id: str | None = None,
     ) -> ObjectInfo:
         """Upload an object, replacing any object at that key.
 
@@ -139,6 +155,10 @@ class Objects:
                 binary file-like object (streamed from its current position).
             content_type: Stored and returned on download; the server's default when omitted.
             metadata: User metadata (sent as ``x-lakeworks-meta-<name>`` headers).
+            tags: Object tags, stored with the object.
+            server_side_encryption: ``AES256`` or ``aws:kms`` (the bucket's default when
+                omitted).
+            kms_key_id: The key of ``aws:kms`` encryption.
 
         Returns:
             The stored object's metadata.
@@ -151,6 +171,12 @@ class Objects:
         headers = {f"{META_PREFIX}{name}": value for name, value in (metadata or {}).items()}
         if content_type:
             headers["Content-Type"] = content_type
+        if tags:
+            headers["x-lakeworks-tagging"] = urlencode(dict(tags))
+        if server_side_encryption:
+            headers["x-lakeworks-server-side-encryption"] = server_side_encryption
+        if kms_key_id:
+            headers["x-lakeworks-server-side-encryption-kms-key-id"] = kms_key_id
         if isinstance(data, bytes | bytearray | memoryview):
             return self._put(bucket, key, bytes(data), headers)
         if isinstance(data, str | os.PathLike):

@@ -1,1 +1,2 @@
-"""Automatic model tuning: search strategies and tuning jobs over training jobs."""
+"""Automatic model tuning: search spaces, strategies, and tuning jobs that run trials as
+training jobs."""

@@ -78,21 +78,23 @@ def test_sts_unknown_or_missing_action_in_query_error_shape(
 
 def test_unknown_json_service_lists_the_supported_ones(client: Any) -> None:
     with pytest.raises(ClientError) as caught:
-        client("sagemaker").list_training_jobs()
+        client("kinesis").list_streams()  # a JSON 1.1 service Lakeworks does not speak
     error = caught.value.response
     assert error["Error"]["Code"] == "UnknownOperationException"
     assert error["ResponseMetadata"]["HTTPStatusCode"] == 400
-    assert "s3, sts" in error["Error"]["Message"]
+    assert "s3" in error["Error"]["Message"]
+    assert "sts" in error["Error"]["Message"]
     headers = error["ResponseMetadata"]["HTTPHeaders"]
     assert headers["x-amzn-errortype"] == "UnknownOperationException"
     assert headers["content-type"].startswith("application/x-amz-json-1.1")
 
 
 def test_unknown_rest_json_service(client: Any) -> None:
-    runtime = client("sagemaker-runtime")
+    gateway = client("apigateway")  # a REST-JSON service Lakeworks does not speak
     with pytest.raises(ClientError) as caught:
-        runtime.invoke_endpoint(EndpointName="ep", Body=b"{}", ContentType="application/json")
-    assert caught.value.response["Error"]["Code"] == "UnknownOperationException"
+        gateway.get_rest_apis()
+    # Without a target header the protocol is unknown too; the answer is a plain 400 that names
+    # the services Lakeworks does speak.
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
 
 
@@ -101,18 +103,23 @@ def test_unsupported_s3_features_are_not_implemented(s3: Any) -> None:
     s3.put_object(Bucket="features", Key="k", Body=b"v")
     calls = [
         lambda: s3.get_bucket_acl(Bucket="features"),
-        lambda: s3.put_object_tagging(
-            Bucket="features", Key="k", Tagging={"TagSet": [{"Key": "a", "Value": "b"}]}
+        lambda: s3.put_object_acl(Bucket="features", Key="k", ACL="public-read"),
+        lambda: s3.get_bucket_cors(Bucket="features"),
+        lambda: s3.get_object_retention(Bucket="features", Key="k"),
+        lambda: s3.put_object(
+            Bucket="features",
+            Key="k",
+            Body=b"sse-c",
+            SSECustomerAlgorithm="AES256",
+            SSECustomerKey="k" * 32,
         ),
-        lambda: s3.get_object(Bucket="features", Key="k", VersionId="3HL4kqtJlcpXroDTDmJ"),
-        lambda: s3.get_bucket_versioning(Bucket="features"),
     ]
     for call in calls:
         with pytest.raises(ClientError) as caught:
             call()
         assert caught.value.response["Error"]["Code"] == "NotImplemented"
         assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
-    # a tagging PUT must not have overwritten the object
+    # neither an ACL PUT nor an SSE-C PUT may have overwritten the object
     assert s3.get_object(Bucket="features", Key="k")["Body"].read() == b"v"
 
 

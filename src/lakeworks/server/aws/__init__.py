@@ -13,7 +13,16 @@ from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Scope
 
-from lakeworks.server.aws import athena, glue, s3, sts
+from lakeworks.server.aws import (
+    athena,
+    glue,
+    lambda_,
+    logs,
+    s3,
+    sagemaker,
+    sagemaker_runtime,
+    sts,
+)
 from lakeworks.server.aws.dispatch import AwsFrontDoor
 from lakeworks.server.aws.service import AwsService, ServiceRegistry
 from lakeworks.server.platform import Platform
@@ -21,10 +30,19 @@ from lakeworks.server.platform import Platform
 __all__ = ["NATIVE_PREFIXES", "SERVICES", "create_aws_app", "is_aws_request"]
 
 #: Paths the native app serves; anything else is an S3 path.
-NATIVE_PREFIXES = ("/api/", "/healthz", "/openapi.json", "/docs")
+NATIVE_PREFIXES = ("/api/", "/healthz", "/openapi.json", "/docs", "/metrics")
 
 #: Every AWS service the front door speaks.
-SERVICES: tuple[AwsService, ...] = (s3.SERVICE, sts.SERVICE, glue.SERVICE, athena.SERVICE)
+SERVICES: tuple[AwsService, ...] = (
+    s3.SERVICE,
+    sts.SERVICE,
+    sagemaker.SERVICE,
+    sagemaker_runtime.SERVICE,
+    logs.SERVICE,
+    glue.SERVICE,
+    athena.SERVICE,
+    lambda_.SERVICE,
+)
 
 _PRESIGN_PARAMS = frozenset({"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature"})
 

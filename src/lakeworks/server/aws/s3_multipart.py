@@ -16,12 +16,15 @@ from lakeworks.core.errors import ValidationError
 from lakeworks.lake.service import LakeService
 from lakeworks.schemas.lake import PartInfo
 from lakeworks.server.aws import s3_xml
-from lakeworks.server.aws.s3_objects import (
-    metadata_of,
-    parse_copy_source,
-    prepare_upload,
-    spool_dir,
+from lakeworks.server.aws.s3_copy import parse_copy_source
+from lakeworks.server.aws.s3_headers import (
+    conditions_of,
+    encryption_headers,
+    sse_of,
+    tagging_of,
+    version_headers,
 )
+from lakeworks.server.aws.s3_objects import metadata_of, prepare_upload, spool_dir
 from lakeworks.server.aws.s3_routing import bucket_of, object_of
 from lakeworks.server.aws.s3_xml import add, document, iso_time, quote_etag
 from lakeworks.server.aws.service import AwsCall
@@ -68,21 +71,32 @@ def _part_number(call: AwsCall) -> int:
 
 
 async def create_multipart_upload(call: AwsCall) -> Response:
-    """CreateMultipartUpload (``POST ?uploads``): Content-Type and ``x-amz-meta-*`` are kept
-    for the object the upload completes into."""
+    """CreateMultipartUpload (``POST ?uploads``): Content-Type, ``x-amz-meta-*``,
+    ``x-amz-tagging`` and server-side encryption are kept for the object the upload completes
+    into."""
     bucket, key = object_of(call)
     content_type = call.request.header("content-type") or None
     metadata = metadata_of(call)
+    tags = tagging_of(call)
+    sse, kms_key_id = sse_of(call)
     upload = await run_in_threadpool(
         lambda: call.platform.lake.create_multipart_upload(
-            call.ctx, bucket, key, content_type=content_type, metadata=metadata
+            call.ctx,
+            bucket,
+            key,
+            content_type=content_type,
+            metadata=metadata,
+            tags=tags,
+            sse=sse,
+            kms_key_id=kms_key_id,
         )
     )
     root = document("InitiateMultipartUploadResult")
     add(root, "Bucket", bucket)
     add(root, "Key", key)
     add(root, "UploadId", upload.upload_id)
-    return s3_xml.xml_response(root)
+    headers = encryption_headers(upload.server_side_encryption, upload.kms_key_id)
+    return s3_xml.xml_response(root, headers=headers)
 
 
 async def upload_part(call: AwsCall) -> Response:
@@ -98,18 +112,23 @@ async def upload_part(call: AwsCall) -> Response:
                 call.ctx, bucket, key, upload_id, part_number, body, content_md5=md5
             )
         )
-    return Response(status_code=200, headers={"ETag": quote_etag(part.etag)})
+    headers = {"ETag": quote_etag(part.etag)}
+    headers.update(encryption_headers(part.server_side_encryption, part.kms_key_id))
+    return Response(status_code=200, headers=headers)
 
 
 def _copy_part(
     lake: LakeService,
     ctx: RequestContext,
-    source: tuple[str, str],
+    source: tuple[str, str, str | None],
     byte_range: tuple[int, int] | None,
     target: tuple[str, str, str, int],
     directory: str,
 ) -> PartInfo:
-    _, _, _, chunks = lake.get_object(ctx, *source, byte_range=byte_range)
+    src_bucket, src_key, src_version = source
+    _, _, _, chunks = lake.get_object(
+        ctx, src_bucket, src_key, byte_range=byte_range, version_id=src_version
+    )
     with tempfile.TemporaryFile(dir=directory) as spool:
         for chunk in chunks:
             spool.write(chunk)
@@ -159,15 +178,20 @@ async def complete_multipart_upload(call: AwsCall) -> Response:
     limit = call.settings.server.max_body_bytes
     body = await call.payload.read_all(limit, header_checksums=False)
     parts = s3_xml.parse_complete_multipart(body)
+    conditions = conditions_of(call)
     info = await run_in_threadpool(
-        call.platform.lake.complete_multipart_upload, call.ctx, bucket, key, upload_id, parts
+        lambda: call.platform.lake.complete_multipart_upload(
+            call.ctx, bucket, key, upload_id, parts, conditions=conditions
+        )
     )
     root = document("CompleteMultipartUploadResult")
     add(root, "Location", f"{call.settings.public_url}/{bucket}/{quote(key, safe='/')}")
     add(root, "Bucket", bucket)
     add(root, "Key", key)
     add(root, "ETag", quote_etag(info.etag))
-    return s3_xml.xml_response(root)
+    headers = version_headers(info.version_id)
+    headers.update(encryption_headers(info.server_side_encryption, info.kms_key_id))
+    return s3_xml.xml_response(root, headers=headers)
 
 
 async def abort_multipart_upload(call: AwsCall) -> Response:

@@ -1,46 +1,48 @@
-"""S3 object operations: PutObject, GetObject, HeadObject, DeleteObject, DeleteObjects and
-CopyObject.
+"""S3 object operations: PutObject, GetObject, HeadObject and DeleteObject (CopyObject and
+DeleteObjects are in ``s3_copy``).
 
 Uploads stream through :meth:`Payload.spool` into a temporary file under ``<home>/tmp`` while
 their signature and checksums are verified; only a fully verified body reaches the lake.
-Downloads stream from the lake in chunks; nothing holds a whole object in memory.
+Downloads stream from the lake in chunks; nothing holds a whole object in memory. Versions
+(``versionId``), conditional requests, tags (``x-amz-tagging``) and server-side encryption
+(``x-amz-server-side-encryption``) pass to the lake service, which decides; this module only
+translates headers.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any
-from urllib.parse import unquote
 
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.responses import Response, StreamingResponse
 
-from lakeworks.core.context import RequestContext
-from lakeworks.core.errors import LakeworksError, PreconditionFailed, ValidationError
-from lakeworks.lake.service import LakeService
-from lakeworks.schemas.lake import ObjectInfo
-from lakeworks.server.aws import s3_xml
-from lakeworks.server.aws.protocol import Unsupported
-from lakeworks.server.aws.s3_routing import bucket_of, object_of
-from lakeworks.server.aws.s3_xml import add, document, http_date, iso_time, quote_etag
+from lakeworks.core.errors import LakeworksError, ValidationError
+from lakeworks.lake.conditions import Conditions
+from lakeworks.server.aws.s3_headers import (
+    conditions_of,
+    encryption_headers,
+    object_headers,
+    special_error,
+    sse_of,
+    tagging_of,
+    version_headers,
+)
+from lakeworks.server.aws.s3_routing import object_of
+from lakeworks.server.aws.s3_xml import quote_etag
 from lakeworks.server.aws.service import AwsCall
 
 __all__ = [
-    "copy_object",
     "delete_object",
-    "delete_objects",
     "get_object",
     "head_object",
     "metadata_of",
     "object_headers",
-    "parse_copy_source",
     "parse_range",
     "prepare_upload",
     "put_object",
     "spool_dir",
+    "version_of",
 ]
 
 _RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$")
@@ -66,17 +68,9 @@ def metadata_of(call: AwsCall) -> dict[str, str]:
     return call.request.headers_with_prefix("x-amz-meta-")
 
 
-def object_headers(info: ObjectInfo) -> dict[str, str]:
-    """The headers describing an object in GET and HEAD responses."""
-    headers = {
-        "ETag": quote_etag(info.etag),
-        "Last-Modified": http_date(info.last_modified),
-        "Content-Type": info.content_type,
-        "Accept-Ranges": "bytes",
-    }
-    for name, value in info.metadata.items():
-        headers[f"x-amz-meta-{name}"] = value
-    return headers
+def version_of(call: AwsCall) -> str | None:
+    """The ``versionId`` query parameter, if any."""
+    return call.request.query.get("versionId")
 
 
 def parse_range(value: str | None) -> tuple[int | None, int | None] | None:
@@ -96,22 +90,34 @@ def parse_range(value: str | None) -> tuple[int | None, int | None] | None:
     return first, last
 
 
-async def prepare_upload(call: AwsCall, bucket: str, key: str) -> None:
+async def prepare_upload(
+    call: AwsCall, bucket: str, key: str, *, tags: dict[str, str] | None = None
+) -> None:
     """Refuse now what the upload would be refused for after its body was read.
 
-    A bad key, a missing bucket or a read-only caller then costs the client one round trip
+    A bad key, a missing bucket or a refused caller then costs the client one round trip
     instead of a whole upload, and nothing is spooled.
 
     Raises:
         AccessDenied, ValidationError, NotFound: As the lake would after the upload.
     """
-    await run_in_threadpool(call.platform.lake.check_writable, call.ctx, bucket, key)
+    sse, kms_key_id = sse_of(call)
+    await run_in_threadpool(
+        lambda: call.platform.lake.check_writable(
+            call.ctx, bucket, key, sse=sse, kms_key_id=kms_key_id, tags=tags
+        )
+    )
 
 
 async def put_object(call: AwsCall) -> Response:
-    """PutObject: Content-Type, Content-MD5, ``x-amz-meta-*``; ETag in the response."""
+    """PutObject: Content-Type, Content-MD5, ``x-amz-meta-*``, ``x-amz-tagging``,
+    server-side encryption and ``If-None-Match: *`` / ``If-Match``; ETag and version id (and
+    the encryption) in the response."""
     bucket, key = object_of(call)
-    await prepare_upload(call, bucket, key)
+    tags = tagging_of(call)
+    await prepare_upload(call, bucket, key, tags=tags)
+    sse, kms_key_id = sse_of(call)
+    conditions = conditions_of(call)
     content_type = call.request.header("content-type")
     md5 = call.request.header("content-md5")
     metadata = metadata_of(call)
@@ -125,82 +131,52 @@ async def put_object(call: AwsCall) -> Response:
                 content_type=content_type or None,
                 metadata=metadata,
                 content_md5=md5,
+                tags=tags,
+                sse=sse,
+                kms_key_id=kms_key_id,
+                conditions=conditions,
             )
         )
-    return Response(status_code=200, headers={"ETag": quote_etag(info.etag)})
-
-
-def _http_time(value: str) -> datetime | None:
-    try:
-        parsed = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _etag_matches(header: str, etag: str) -> bool:
-    wanted = {item.strip().removeprefix("W/").strip('"') for item in header.split(",")}
-    return "*" in wanted or etag in wanted
-
-
-def check_conditions(call: AwsCall, info: ObjectInfo) -> Response | None:
-    """Apply If-Match, If-None-Match, If-Modified-Since and If-Unmodified-Since.
-
-    Returns:
-        A 304 response when the client's copy is current, else ``None`` to go on.
-
-    Raises:
-        PreconditionFailed: If-Match or If-Unmodified-Since does not hold (412).
-    """
-    header = call.request.header
-    modified = info.last_modified.replace(microsecond=0)
-    if_match, if_none = header("if-match"), header("if-none-match")
-    if if_match is not None and not _etag_matches(if_match, info.etag):
-        raise PreconditionFailed("At least one of the pre-conditions you specified did not hold")
-    since = header("if-unmodified-since")
-    if if_match is None and since is not None:
-        moment = _http_time(since)
-        if moment is not None and modified > moment:
-            raise PreconditionFailed(
-                "At least one of the pre-conditions you specified did not hold"
-            )
-    not_modified = Response(
-        status_code=304,
-        headers={"ETag": quote_etag(info.etag), "Last-Modified": http_date(info.last_modified)},
-    )
-    if if_none is not None:
-        return not_modified if _etag_matches(if_none, info.etag) else None
-    since = header("if-modified-since")
-    if since is not None:
-        moment = _http_time(since)
-        if moment is not None and modified <= moment:
-            return not_modified
-    return None
-
-
-_CONDITIONS = ("if-match", "if-none-match", "if-modified-since", "if-unmodified-since")
+    headers = {"ETag": quote_etag(info.etag)}
+    headers.update(version_headers(info.version_id))
+    headers.update(encryption_headers(info.server_side_encryption, info.kms_key_id))
+    return Response(status_code=200, headers=headers)
 
 
 async def get_object(call: AwsCall) -> Response:
-    """GetObject: whole object or one range (206 + Content-Range), conditional headers, and
-    ``response-*`` header overrides."""
+    """GetObject: whole object or one range (206 + Content-Range), a version, conditional
+    headers (304/412), and ``response-*`` header overrides."""
     bucket, key = object_of(call)
     lake = call.platform.lake
-    if any(call.request.header(name) is not None for name in _CONDITIONS):
-        info = await run_in_threadpool(lake.head_object, call.ctx, bucket, key)
-        early = check_conditions(call, info)
-        if early is not None:
-            return early
     byte_range = parse_range(call.request.header("range"))
-    info, first, last, chunks = await run_in_threadpool(
-        lambda: lake.get_object(call.ctx, bucket, key, byte_range=byte_range)
-    )
+    version_id = version_of(call)
+    conditions = conditions_of(call)
+    overrides = _overrides(call)
+    try:
+        info, first, last, chunks = await run_in_threadpool(
+            lambda: lake.get_object(
+                call.ctx,
+                bucket,
+                key,
+                byte_range=byte_range,
+                version_id=version_id,
+                conditions=conditions,
+            )
+        )
+    except LakeworksError as exc:
+        return special_error(call, exc)
     headers = object_headers(info)
     headers["Content-Length"] = str(last - first + 1)
     status = 200
     if byte_range is not None:
         status = 206
         headers["Content-Range"] = f"bytes {first}-{last}/{info.size}"
+    headers.update(overrides)
+    return StreamingResponse(iterate_in_threadpool(chunks), status, headers)
+
+
+def _overrides(call: AwsCall) -> dict[str, str]:
+    headers = {}
     for name, header in _RESPONSE_OVERRIDES.items():
         value = call.request.query.get(name)
         if value is not None:
@@ -209,109 +185,39 @@ async def get_object(call: AwsCall) -> Response:
                     f"{name} must be printable ASCII text", aws_code="InvalidArgument"
                 )
             headers[header] = value
-    return StreamingResponse(iterate_in_threadpool(chunks), status, headers)
+    return headers
 
 
 async def head_object(call: AwsCall) -> Response:
-    """HeadObject: the object's headers and size, no body."""
+    """HeadObject: the object's (or a version's) headers and size, no body."""
     bucket, key = object_of(call)
-    info = await run_in_threadpool(call.platform.lake.head_object, call.ctx, bucket, key)
-    early = check_conditions(call, info)
-    if early is not None:
-        return early
+    version_id = version_of(call)
+    conditions = conditions_of(call)
+    try:
+        info = await run_in_threadpool(
+            lambda: call.platform.lake.head_object(
+                call.ctx, bucket, key, version_id=version_id, conditions=conditions
+            )
+        )
+    except LakeworksError as exc:
+        return special_error(call, exc)
     headers = object_headers(info)
     headers["Content-Length"] = str(info.size)
     return Response(status_code=200, headers=headers)
 
 
 async def delete_object(call: AwsCall) -> Response:
-    """DeleteObject: 204, also when the key did not exist (as S3 does)."""
+    """DeleteObject: 204, also when the key did not exist (as S3 does); with ``versionId`` it
+    deletes that version for good; ``If-Match`` makes it conditional."""
     bucket, key = object_of(call)
-    await run_in_threadpool(call.platform.lake.delete_object, call.ctx, bucket, key)
-    return Response(status_code=204)
-
-
-def _delete_many(
-    lake: LakeService, ctx: RequestContext, bucket: str, keys: list[str]
-) -> list[tuple[str, LakeworksError | None]]:
-    lake.describe_bucket(ctx, bucket)  # a missing bucket fails the whole request
-    results: list[tuple[str, LakeworksError | None]] = []
-    for key in keys:
-        try:
-            lake.delete_object(ctx, bucket, key)
-        except LakeworksError as exc:
-            results.append((key, exc))
-        else:
-            results.append((key, None))
-    return results
-
-
-async def delete_objects(call: AwsCall) -> Response:
-    """DeleteObjects (``POST ?delete``): up to 1000 keys; per-key errors; Quiet mode."""
-    bucket = bucket_of(call)
-    body = await call.payload.read_all(call.settings.server.max_body_bytes)
-    keys, quiet = s3_xml.parse_delete(body)
-    results = await run_in_threadpool(_delete_many, call.platform.lake, call.ctx, bucket, keys)
-    root = document("DeleteResult")
-    for key, error in results:
-        if error is None:
-            if not quiet:
-                add(add(root, "Deleted"), "Key", key)
-            continue
-        item = add(root, "Error")
-        add(item, "Key", key)
-        add(item, "Code", "AccessDenied" if error.status == 403 else error.aws_code)
-        add(item, "Message", error.message)
-    return s3_xml.xml_response(root)
-
-
-def parse_copy_source(value: str) -> tuple[str, str]:
-    """Split ``x-amz-copy-source`` (``[/]bucket/key``, URL-encoded) into bucket and key.
-
-    Raises:
-        ValidationError: ``InvalidArgument`` when it does not name a bucket and a key.
-        Unsupported: It names an object version.
-    """
-    source, _, query = value.partition("?")
-    if query:
-        version = dict(p.partition("=")[::2] for p in query.split("&")).get("versionId")
-        if version not in (None, "null"):
-            raise Unsupported("Object versions are not implemented by Lakeworks (versionId)")
-    bucket, _, key = unquote(source).lstrip("/").partition("/")
-    if not bucket or not key:
-        raise ValidationError(
-            f"Invalid x-amz-copy-source {value!r}: use '<bucket>/<key>' (URL-encoded)",
-            aws_code="InvalidArgument",
+    version_id = version_of(call)
+    conditions = Conditions(if_match=call.request.header("if-match"))
+    result = await run_in_threadpool(
+        lambda: call.platform.lake.delete_object(
+            call.ctx, bucket, key, version_id=version_id, conditions=conditions
         )
-    return bucket, key
-
-
-async def copy_object(call: AwsCall) -> Response:
-    """CopyObject: ``x-amz-copy-source``, ``x-amz-metadata-directive`` COPY or REPLACE."""
-    bucket, key = object_of(call)
-    source = call.request.header("x-amz-copy-source") or ""
-    src_bucket, src_key = parse_copy_source(source)
-    directive = (call.request.header("x-amz-metadata-directive") or "COPY").upper()
-    if directive not in ("COPY", "REPLACE"):
-        raise ValidationError(
-            f"Invalid x-amz-metadata-directive {directive!r}: use COPY or REPLACE",
-            aws_code="InvalidArgument",
-        )
-    replace = directive == "REPLACE"
-    if (src_bucket, src_key) == (bucket, key) and not replace:
-        raise ValidationError(
-            "This copy request is illegal because it is trying to copy an object to itself "
-            "without changing the object's metadata; use x-amz-metadata-directive: REPLACE",
-            aws_code="InvalidRequest",
-        )
-    kwargs: dict[str, Any] = {"replace_metadata": replace}
-    if replace:
-        kwargs["content_type"] = call.request.header("content-type") or None
-        kwargs["metadata"] = metadata_of(call)
-    info = await run_in_threadpool(
-        lambda: call.platform.lake.copy_object(call.ctx, src_bucket, src_key, bucket, key, **kwargs)
     )
-    root = document("CopyObjectResult")
-    add(root, "ETag", quote_etag(info.etag))
-    add(root, "LastModified", iso_time(info.last_modified))
-    return s3_xml.xml_response(root)
+    headers = version_headers(result.version_id)
+    if result.delete_marker:
+        headers["x-amz-delete-marker"] = "true"
+    return Response(status_code=204, headers=headers)

@@ -35,19 +35,15 @@ UNSUPPORTED_SUBRESOURCES = frozenset(
         "analytics",
         "attributes",
         "cors",
-        "encryption",
         "intelligent-tiering",
         "inventory",
         "legal-hold",
-        "lifecycle",
         "logging",
         "metadataConfiguration",
         "metadataTable",
         "metrics",
-        "notification",
         "object-lock",
         "ownershipControls",
-        "policy",
         "policyStatus",
         "publicAccessBlock",
         "renameObject",
@@ -57,10 +53,7 @@ UNSUPPORTED_SUBRESOURCES = frozenset(
         "retention",
         "select",
         "session",
-        "tagging",
         "torrent",
-        "versioning",
-        "versions",
         "website",
     }
 )
@@ -153,11 +146,9 @@ def resolve(request: AwsRequest, settings: Settings) -> str:
     if unsupported:
         raise Unsupported(
             f"The S3 feature '?{unsupported[0]}' is not implemented by Lakeworks; buckets, "
-            "objects, listings and multipart uploads are"
+            "objects, listings, multipart uploads, versioning, tagging, encryption, policies "
+            "and lifecycle rules are"
         )
-    version = request.query.get("versionId")
-    if version is not None and version != "null":
-        raise Unsupported("Object versions are not implemented by Lakeworks (versionId)")
     address = address_of(request, settings)
     method = request.method
     if address.bucket is None:
@@ -169,10 +160,45 @@ def resolve(request: AwsRequest, settings: Settings) -> str:
     return _object_action(request, method)
 
 
+#: Bucket subresources of configuration: ``?name`` → (GET, PUT, DELETE) action.
+_BUCKET_CONFIG = {
+    "versioning": ("GetBucketVersioning", "PutBucketVersioning", None),
+    "tagging": ("GetBucketTagging", "PutBucketTagging", "DeleteBucketTagging"),
+    "encryption": ("GetBucketEncryption", "PutBucketEncryption", "DeleteBucketEncryption"),
+    "policy": ("GetBucketPolicy", "PutBucketPolicy", "DeleteBucketPolicy"),
+    "lifecycle": (
+        "GetBucketLifecycleConfiguration",
+        "PutBucketLifecycleConfiguration",
+        "DeleteBucketLifecycle",
+    ),
+    "notification": (
+        "GetBucketNotificationConfiguration",
+        "PutBucketNotificationConfiguration",
+        None,
+    ),
+}
+
+
+def _bucket_config_action(request: AwsRequest, method: str) -> str | None:
+    for name, (get, put, delete) in _BUCKET_CONFIG.items():
+        if not _has(request, name):
+            continue
+        action = {"GET": get, "PUT": put, "DELETE": delete}.get(method)
+        if action is None:
+            raise MethodNotAllowed(f"{method} is not allowed on ?{name}")
+        return action
+    return None
+
+
 def _bucket_action(request: AwsRequest, method: str) -> str:
+    config = _bucket_config_action(request, method) if method != "HEAD" else None
+    if config is not None:
+        return config
     if method == "GET":
         if _has(request, "location"):
             return "GetBucketLocation"
+        if _has(request, "versions"):
+            return "ListObjectVersions"
         if _has(request, "uploads"):
             return "ListMultipartUploads"
         list_type = request.query.get("list-type")
@@ -198,6 +224,15 @@ def _bucket_action(request: AwsRequest, method: str) -> str:
 
 
 def _object_action(request: AwsRequest, method: str) -> str:
+    if _has(request, "tagging"):
+        action = {
+            "GET": "GetObjectTagging",
+            "PUT": "PutObjectTagging",
+            "DELETE": "DeleteObjectTagging",
+        }.get(method)
+        if action is None:
+            raise MethodNotAllowed(f"{method} is not allowed on ?tagging; use GET, PUT or DELETE")
+        return action
     multipart = _has(request, "uploadId")
     if method == "GET":
         return "ListParts" if multipart else "GetObject"

@@ -20,13 +20,17 @@ from lakeworks.core.errors import ValidationError
 __all__ = [
     "NAMESPACE",
     "add",
+    "children",
     "document",
     "http_date",
     "iso_time",
+    "malformed",
+    "parse",
     "parse_complete_multipart",
     "parse_create_bucket",
     "parse_delete",
     "quote_etag",
+    "text_of",
     "url_encoded",
     "xml_response",
 ]
@@ -118,28 +122,48 @@ def _text(element: ElementTree.Element, tag: str) -> str | None:
     return (found[0].text or "") if found else None
 
 
-def parse_delete(body: bytes) -> tuple[list[str], bool]:
-    """Read a DeleteObjects body: ``<Delete><Object><Key/></Object>…<Quiet/></Delete>``.
+def malformed(detail: str) -> ValidationError:
+    """S3's ``MalformedXML`` error, with what was wrong."""
+    return _malformed(detail)
+
+
+def parse(body: bytes, root_tag: str) -> ElementTree.Element:
+    """Parse a request document whose root must be ``root_tag`` (namespaces ignored).
+
+    Raises:
+        ValidationError: ``MalformedXML``.
+    """
+    return _parse(body, root_tag)
+
+
+def children(element: ElementTree.Element, tag: str) -> list[ElementTree.Element]:
+    """The children of ``element`` named ``tag`` (namespaces ignored)."""
+    return _children(element, tag)
+
+
+def text_of(element: ElementTree.Element, tag: str) -> str | None:
+    """The text of the first child named ``tag`` ("" if empty), or ``None`` if there is none."""
+    return _text(element, tag)
+
+
+def parse_delete(body: bytes) -> tuple[list[tuple[str, str | None]], bool]:
+    """Read a DeleteObjects body: ``<Delete><Object><Key/><VersionId/></Object>…<Quiet/>``.
 
     Returns:
-        The keys, in order, and whether the client asked for quiet mode.
+        The ``(key, version id or None)`` pairs, in order, and whether the client asked for
+        quiet mode.
 
     Raises:
         ValidationError: ``MalformedXML`` for a bad document, no keys or more than 1000.
     """
     root = _parse(body, "Delete")
-    keys = []
+    keys: list[tuple[str, str | None]] = []
     for item in _children(root, "Object"):
         key = _text(item, "Key")
         if not key:
             raise _malformed("every <Object> needs a non-empty <Key>")
         version = _text(item, "VersionId")
-        if version not in (None, "", "null"):
-            raise ValidationError(
-                "Object versions are not implemented by Lakeworks (VersionId)",
-                aws_code="NotImplemented",
-            )
-        keys.append(key)
+        keys.append((key, version or None))
     if not keys:
         raise _malformed("name at least one <Object>")
     if len(keys) > MAX_DELETE_KEYS:

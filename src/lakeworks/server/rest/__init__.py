@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from lakeworks.server.rest import catalog, iam, jobs, lake, system
+from lakeworks.server.rest import (
+    catalog,
+    hosting,
+    iam,
+    jobs,
+    lake,
+    lake_config,
+    metrics,
+    processing,
+    recipes,
+    system,
+    training,
+    tuning,
+)
 
 __all__ = ["ROUTERS"]
 
@@ -13,6 +26,13 @@ ROUTERS: tuple[APIRouter, ...] = (
     system.router,
     iam.router,
     lake.router,
+    lake_config.router,
     jobs.router,
     catalog.router,
+    training.router,
+    tuning.router,
+    hosting.router,
+    metrics.router,
+    processing.router,
+    recipes.router,
 )

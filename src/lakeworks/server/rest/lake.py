@@ -3,7 +3,12 @@
 Object bodies travel raw: a PUT streams the request body to a temp file under ``<home>/tmp``
 (counting it against ``server.max_object_bytes`` as it arrives) and hands the file to the lake
 service; a GET streams the object back in chunks. User metadata travels in
-``x-lakeworks-meta-<name>`` headers, both ways.
+``x-lakeworks-meta-<name>`` headers, both ways; tags in ``x-lakeworks-tagging`` (``k=v&k2=v2``)
+and encryption in ``x-lakeworks-server-side-encryption`` (``AES256`` or ``aws:kms``, with
+``x-lakeworks-server-side-encryption-kms-key-id``). Versions are addressed with the
+``version_id`` query parameter and reported in ``x-lakeworks-version-id``; the standard
+conditional headers (``If-Match``, ``If-None-Match``, ``If-Modified-Since``,
+``If-Unmodified-Since``) work as on S3. Bucket configuration routes are in ``lake_config``.
 """
 
 from __future__ import annotations
@@ -24,18 +29,35 @@ from starlette.requests import ClientDisconnect
 
 from lakeworks.core.context import RequestContext
 from lakeworks.core.errors import PayloadTooLarge, ValidationError
+from lakeworks.lake.conditions import Conditions, NotModified
 from lakeworks.lake.objects import CHUNK_SIZE, ByteRange
+from lakeworks.lake.tagging import parse_tagging
 from lakeworks.schemas.common import Page
 from lakeworks.schemas.lake import BucketCreate, BucketInfo, ObjectInfo, ObjectListing
 from lakeworks.server.auth import authenticated, platform_of
 from lakeworks.server.platform import Platform
 
-__all__ = ["META_HEADER", "parse_range", "router"]
+__all__ = [
+    "META_HEADER",
+    "SSE_HEADER",
+    "SSE_KMS_HEADER",
+    "TAGGING_HEADER",
+    "VERSION_HEADER",
+    "parse_range",
+    "router",
+]
 
 router = APIRouter(prefix="/api/v1", tags=["lake"])
 
 #: Prefix of the headers that carry user metadata.
 META_HEADER = "x-lakeworks-meta-"
+#: Tags of an object being written (``k=v&k2=v2``).
+TAGGING_HEADER = "x-lakeworks-tagging"
+#: Server-side encryption requested for, or applied to, an object.
+SSE_HEADER = "x-lakeworks-server-side-encryption"
+SSE_KMS_HEADER = "x-lakeworks-server-side-encryption-kms-key-id"
+#: The version id of the object a response describes.
+VERSION_HEADER = "x-lakeworks-version-id"
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
@@ -64,7 +86,33 @@ def _object_headers(info: ObjectInfo) -> dict[str, str]:
         "accept-ranges": "bytes",
     }
     headers.update({f"{META_HEADER}{name}": value for name, value in info.metadata.items()})
+    if info.version_id:
+        headers[VERSION_HEADER] = info.version_id
+    if info.server_side_encryption:
+        headers[SSE_HEADER] = info.server_side_encryption
+        if info.kms_key_id:
+            headers[SSE_KMS_HEADER] = info.kms_key_id
+    if info.tag_count:
+        headers["x-lakeworks-tagging-count"] = str(info.tag_count)
     return headers
+
+
+def _conditions(request: Request) -> Conditions:
+    return Conditions(
+        if_match=request.headers.get("if-match"),
+        if_none_match=request.headers.get("if-none-match"),
+        if_modified_since=request.headers.get("if-modified-since"),
+        if_unmodified_since=request.headers.get("if-unmodified-since"),
+    )
+
+
+def _not_modified(error: NotModified) -> Response:
+    """304 without a body (an error body is not allowed on it)."""
+    headers = {"etag": f'"{error.details.get("etag", "")}"'}
+    version = error.details.get("version_id")
+    if isinstance(version, str):
+        headers[VERSION_HEADER] = version
+    return Response(status_code=304, headers=headers)
 
 
 @contextlib.asynccontextmanager
@@ -182,9 +230,15 @@ async def put_object(
     ctx: RequestContext = Depends(authenticated),
     platform: Platform = Depends(platform_of),
 ) -> ObjectInfo:
-    """Store the raw request body as an object (``Content-Type`` and metadata headers kept)."""
+    """Store the raw request body as an object (``Content-Type``, metadata, tagging and
+    encryption headers kept; ``If-None-Match: *`` and ``If-Match`` make it conditional)."""
     lake = platform.lake
-    await run_in_threadpool(lake.check_writable, ctx, bucket, key)
+    tags = parse_tagging(request.headers.get(TAGGING_HEADER))
+    sse = request.headers.get(SSE_HEADER) or None
+    kms_key_id = request.headers.get(SSE_KMS_HEADER) or None
+    await run_in_threadpool(
+        lambda: lake.check_writable(ctx, bucket, key, sse=sse, kms_key_id=kms_key_id, tags=tags)
+    )
     limit = lake.max_object_bytes
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > limit:
@@ -206,6 +260,10 @@ async def put_object(
                     content_type=request.headers.get("content-type"),
                     metadata=metadata,
                     content_md5=request.headers.get("content-md5"),
+                    tags=tags,
+                    sse=sse,
+                    kms_key_id=kms_key_id,
+                    conditions=_conditions(request),
                 )
 
         return await run_in_threadpool(put)
@@ -215,13 +273,26 @@ async def put_object(
 def get_object(
     bucket: str,
     key: str,
+    request: Request,
+    version_id: str | None = None,
     range_header: str | None = Header(None, alias="range"),
     ctx: RequestContext = Depends(authenticated),
     platform: Platform = Depends(platform_of),
-) -> StreamingResponse:
-    """Stream an object; a ``Range: bytes=`` header gets a 206 with ``Content-Range``."""
+) -> Response:
+    """Stream an object (or a version); a ``Range: bytes=`` header gets a 206 with
+    ``Content-Range``; conditional headers give 304 or 412."""
     byte_range = parse_range(range_header)
-    info, first, last, chunks = platform.lake.get_object(ctx, bucket, key, byte_range=byte_range)
+    try:
+        info, first, last, chunks = platform.lake.get_object(
+            ctx,
+            bucket,
+            key,
+            byte_range=byte_range,
+            version_id=version_id,
+            conditions=_conditions(request),
+        )
+    except NotModified as exc:
+        return _not_modified(exc)
     headers = _object_headers(info)
     headers["content-length"] = str(last - first + 1)
     status = 200
@@ -235,11 +306,18 @@ def get_object(
 def head_object(
     bucket: str,
     key: str,
+    request: Request,
+    version_id: str | None = None,
     ctx: RequestContext = Depends(authenticated),
     platform: Platform = Depends(platform_of),
 ) -> Response:
-    """An object's headers, without its body."""
-    info = platform.lake.head_object(ctx, bucket, key)
+    """An object's (or a version's) headers, without its body."""
+    try:
+        info = platform.lake.head_object(
+            ctx, bucket, key, version_id=version_id, conditions=_conditions(request)
+        )
+    except NotModified as exc:
+        return _not_modified(exc)
     headers = _object_headers(info)
     headers["content-length"] = str(info.size)
     return Response(status_code=200, headers=headers)
@@ -249,9 +327,19 @@ def head_object(
 def delete_object(
     bucket: str,
     key: str,
+    version_id: str | None = None,
+    if_match: str | None = Header(None, alias="if-match"),
     ctx: RequestContext = Depends(authenticated),
     platform: Platform = Depends(platform_of),
 ) -> Response:
-    """Delete an object (deleting a missing key succeeds)."""
-    platform.lake.delete_object(ctx, bucket, key)
-    return Response(status_code=204)
+    """Delete an object (deleting a missing key succeeds): a delete marker in a versioned
+    bucket, or, with ``version_id``, that version for good."""
+    result = platform.lake.delete_object(
+        ctx, bucket, key, version_id=version_id, conditions=Conditions(if_match=if_match)
+    )
+    headers = {}
+    if result.version_id:
+        headers[VERSION_HEADER] = result.version_id
+    if result.delete_marker:
+        headers["x-lakeworks-delete-marker"] = "true"
+    return Response(status_code=204, headers=headers)

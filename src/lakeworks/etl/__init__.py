@@ -1,0 +1,1 @@
+"""Glue-compatible Python-shell ETL jobs, run as jobs of job_type ``etl``."""

@@ -1,0 +1,1 @@
+"""Lambda-compatible functions: Python handlers run in isolated processes."""

@@ -1,0 +1,1 @@
+"""Bucket event notifications: configurations, a durable delivery queue and its worker."""

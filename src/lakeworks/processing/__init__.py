@@ -1,0 +1,1 @@
+"""Processing jobs (SageMaker processing), recipes as a resource, recipe and profile jobs."""
