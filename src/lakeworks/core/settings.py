@@ -156,6 +156,12 @@ class AuthSettings(_Section):
     job_credential_ttl_seconds: int = Field(
         3600, gt=0, description="Lifetime added to a job's max runtime for its credentials."
     )
+    credential_cache_seconds: float = Field(
+        2.0,
+        ge=0,
+        description="How long a verified token or access key is trusted without a database "
+        "lookup (0: always look up). Revocations on this server apply at once.",
+    )
 
 
 class Settings(BaseSettings):

@@ -246,9 +246,8 @@ class Runtime:
                 break
             target.outstanding += 1
             try:
-                return await asyncio.wait_for(
-                    target.pool.request("POST", "/invocations", headers, body), self.timeout
-                )
+                async with asyncio.timeout(self.timeout):  # no extra task, unlike wait_for
+                    return await target.pool.request("POST", "/invocations", headers, body)
             except ProtocolError as exc:
                 raise ModelUnavailable(
                     f"The model server of variant {pool.variant_name} failed while handling the "

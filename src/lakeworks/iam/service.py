@@ -25,6 +25,7 @@ from lakeworks.core.names import arn
 from lakeworks.core.settings import Settings
 from lakeworks.db import Database
 from lakeworks.iam import store
+from lakeworks.iam.cache import CredentialCache, Verified
 from lakeworks.iam.secrets import SecretBox, write_private_file
 from lakeworks.iam.store import CredentialRecord, PrincipalRecord
 from lakeworks.schemas.iam import (
@@ -69,6 +70,8 @@ class IamService:
         self.settings = settings
         self.db = db
         self.box = box
+        #: Credentials verified a moment ago (see :mod:`lakeworks.iam.cache`).
+        self.verified = CredentialCache(settings.auth.credential_cache_seconds)
 
     # -- bootstrap -------------------------------------------------------------------------
 
@@ -106,6 +109,7 @@ class IamService:
                 )
             else:
                 record.scopes = sorted(expand_scopes([*record.scopes, *scopes]))
+        self.verified.clear()  # the principal's scopes may have changed
 
     def caller_identity(self, ctx: RequestContext) -> CallerIdentity:
         """Describe the caller."""
@@ -158,9 +162,18 @@ class IamService:
         """
         if not token.startswith(TOKEN_PREFIX):
             raise Unauthenticated("Invalid bearer token")
+        digest = _hash(token)
+        cached = self.verified.get(f"token:{digest}")
+        if cached is not None:
+            return RequestContext(principal=cached.principal, scopes=cached.scopes)
         with self.db.session() as session:
-            record = store.find_token(session, _hash(token))
-            return self._context(session, record, "bearer token")
+            record = store.find_token(session, digest)
+            ctx = self._context(session, record, "bearer token")
+            assert record is not None
+            self.verified.put(
+                f"token:{digest}", Verified(ctx.principal, ctx.scopes, record.expires_at)
+            )
+            return ctx
 
     # -- access keys -----------------------------------------------------------------------
 
@@ -194,12 +207,25 @@ class IamService:
         ctx.require("admin")
         return self._key_info(self._revoke(access_key_id, "access_key"))
 
+    def cached_access_key_secret(self, access_key_id: str) -> tuple[str, RequestContext] | None:
+        """:meth:`access_key_secret` from the cache of recently verified keys, or None.
+
+        Needs no database, so the request path calls it without a thread hop.
+        """
+        cached = self.verified.get(f"key:{access_key_id}")
+        if cached is None or cached.secret is None:
+            return None
+        return cached.secret, RequestContext(principal=cached.principal, scopes=cached.scopes)
+
     def access_key_secret(self, access_key_id: str) -> tuple[str, RequestContext]:
         """Return the secret of a live access key and its principal's context, for SigV4.
 
         Raises:
             Unauthenticated: With AWS's ``InvalidAccessKeyId`` code.
         """
+        cached = self.cached_access_key_secret(access_key_id)
+        if cached is not None:
+            return cached
         with self.db.session() as session:
             record = store.get_credential(session, access_key_id)
             if record is not None and record.kind != "access_key":
@@ -210,7 +236,10 @@ class IamService:
                 raise Unauthenticated(exc.message, aws_code="InvalidAccessKeyId") from None
             assert record is not None
             assert record.secret_encrypted is not None
-            return self.box.decrypt(record.secret_encrypted), ctx
+            secret = self.box.decrypt(record.secret_encrypted)
+            verified = Verified(ctx.principal, ctx.scopes, record.expires_at, secret)
+            self.verified.put(f"key:{access_key_id}", verified)
+            return secret, ctx
 
     # -- job credentials -------------------------------------------------------------------
 
@@ -250,6 +279,7 @@ class IamService:
                 )
             ):
                 record.revoked_at = now
+        self.verified.clear()
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -275,7 +305,9 @@ class IamService:
                 raise NotFound(f"{noun} {credential_id!r} does not exist")
             if record.revoked_at is None:
                 record.revoked_at = utcnow()
-            return record
+        # After the commit: a lookup racing the revocation cannot re-cache the credential.
+        self.verified.clear()
+        return record
 
     def _context(
         self, session: Session, record: CredentialRecord | None, what: str

@@ -59,6 +59,8 @@ log = logging.getLogger("lakeworks.training")
 #: The entry point recorded on the job of a built-in algorithm.
 BUILTIN_ENTRY_POINT = "lakeworks.training.entrypoint"
 _INGEST_CHUNK = 1024 * 1024
+#: Most events kept per job (metrics are still read from every line past it).
+MAX_EVENTS = 500_000
 _METRICS_FILE = "metrics.json"
 _NOTES_DIR = ".lakeworks"
 
@@ -306,7 +308,16 @@ class TrainingRuntime:
             now = self.clock()
             millis = int(now.timestamp() * 1000)
             matcher = self._matcher(name, row.metric_definitions)
-            events = [store.NewEvent(millis, line) for line in lines]
+            room = MAX_EVENTS - row.log_events
+            events = [store.NewEvent(millis, line) for line in lines[: max(0, room)]]
+            if 0 <= room < len(lines):
+                # Keep the database bounded; the whole log is still in the job directory and,
+                # with an output path, archived at <output>/<job>/logs/output.log.
+                events.append(
+                    store.NewEvent(
+                        millis, f"[lakeworks] log truncated after {MAX_EVENTS} events here"
+                    )
+                )
             points = [
                 store.NewPoint(metric, value, now)
                 for line in lines

@@ -60,7 +60,6 @@ SortBy = Literal["Name", "CreationTime", "Status"]
 SortOrder = Literal["Ascending", "Descending"]
 #: Seconds between checkpoint uploads of a running job.
 CHECKPOINT_INTERVAL = 5.0
-_SYSTEM = RequestContext.system()
 
 
 class TrainingService:
@@ -152,14 +151,11 @@ class TrainingService:
         """
         ctx.require("write")
         plan = plan_training_job(request)
-        bucket = request.output_data_config.s3_output_path[5:].split("/", 1)[0]
-        try:
-            self.lake.describe_bucket(ctx, bucket)
-        except NotFound:
-            raise ValidationError(
-                f"OutputDataConfig.S3OutputPath: the bucket {bucket!r} does not exist",
-                details={"field": "OutputDataConfig.S3OutputPath"},
-            ) from None
+        self._require_bucket(
+            ctx, request.output_data_config.s3_output_path, "OutputDataConfig.S3OutputPath"
+        )
+        if request.checkpoint_config is not None:
+            self._require_bucket(ctx, request.checkpoint_config.s3_uri, "CheckpointConfig.S3Uri")
         name = request.training_job_name
         record = store.TrainingJobRecord(
             name=name,
@@ -197,6 +193,15 @@ class TrainingService:
             self._forget(name)
             raise
         return self.describe_training_job(ctx, name)
+
+    def _require_bucket(self, ctx: RequestContext, uri: str, field: str) -> None:
+        bucket = uri[5:].split("/", 1)[0]
+        try:
+            self.lake.describe_bucket(ctx, bucket)
+        except NotFound:
+            raise ValidationError(
+                f"{field}: the bucket {bucket!r} does not exist", details={"field": field}
+            ) from None
 
     def _forget(self, name: str) -> None:
         with self.db.session() as session:

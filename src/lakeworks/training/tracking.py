@@ -18,6 +18,7 @@ from datetime import datetime
 from html import escape
 
 __all__ = [
+    "MATCH_CHARS",
     "MAX_EVENT_CHARS",
     "MetricMatcher",
     "digest_objects",
@@ -30,6 +31,8 @@ __all__ = [
 
 #: CloudWatch Logs caps an event at 256 KiB; longer lines become several events.
 MAX_EVENT_CHARS = 256 * 1024 - 26
+#: Characters of a line that metric regexes see.
+MATCH_CHARS = 4096
 _PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 
 
@@ -46,9 +49,9 @@ def split_lines(data: bytes, *, final: bool) -> tuple[list[str], int]:
         final: The log will not grow any more: a last line without a newline counts too.
 
     Returns:
-        ``(lines, consumed)``: the lines (decoded as UTF-8, bad bytes replaced, ``\\r\\n``
-        endings and ANSI-free text kept as written) and how many bytes of ``data`` they used;
-        the rest is an incomplete line to read again later.
+        ``(lines, consumed)``: the lines (decoded as UTF-8, bad bytes replaced, a ``\\r``
+        before the newline dropped) and how many bytes of ``data`` they used; the rest is an
+        incomplete line to read again later.
     """
     end = len(data) if final else data.rfind(b"\n") + 1
     if end <= 0:
@@ -112,8 +115,13 @@ class MetricMatcher:
         return problems
 
     def match(self, line: str) -> list[tuple[str, float]]:
-        """The ``(metric, value)`` pairs that ``line`` yields (finite numbers only)."""
+        """The ``(metric, value)`` pairs that ``line`` yields (finite numbers only).
+
+        Only the first :data:`MATCH_CHARS` characters are searched: metric lines are short, and
+        a user's regex must not get a megabyte line to backtrack over.
+        """
         found: list[tuple[str, float]] = []
+        line = line[:MATCH_CHARS]
         for item in self.compiled:
             hit = item.pattern.search(line)
             if hit is None:

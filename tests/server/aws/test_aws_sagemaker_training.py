@@ -12,6 +12,7 @@ import io
 import json
 import tarfile
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -215,6 +216,10 @@ def test_list_training_jobs_filters_sorts_and_pages(batch: dict[str, Any], sm: A
     newest_first = sm.list_training_jobs(MaxResults=100)["TrainingJobSummaries"]
     times = [j["CreationTime"] for j in newest_first]
     assert times == sorted(times, reverse=True)
+    tomorrow = datetime.now(UTC) + timedelta(days=1)
+    assert sm.list_training_jobs(CreationTimeAfter=tomorrow)["TrainingJobSummaries"] == []
+    everything = sm.list_training_jobs(CreationTimeBefore=tomorrow, MaxResults=100)
+    assert len(everything["TrainingJobSummaries"]) == len(batch)
 
 
 def test_tags_are_kept(batch: dict[str, Any], sm: Any) -> None:

@@ -85,7 +85,12 @@ async def authenticate(
         ValidationError: Malformed signature parts or a missing S3 payload hash.
     """
     sigv4.check_time(info, utcnow(), settings.aws.max_clock_skew_seconds)
-    secret, ctx = await run_in_threadpool(iam.access_key_secret, info.credential.access_key_id)
+    key_id = info.credential.access_key_id
+    # A key verified a moment ago needs no database, so no thread hop either.
+    found = iam.cached_access_key_secret(key_id)
+    if found is None:
+        found = await run_in_threadpool(iam.access_key_secret, key_id)
+    secret, ctx = found
     s3 = info.credential.service == "s3"
     buffered: bytes | None = None
     header_hash = request.header("x-amz-content-sha256")
