@@ -57,6 +57,33 @@ print(f"learned the mean {args.target} of {len(model)} countries")
 '''
 
 
+def synthetic_wine(rows: int = 600) -> bytes:
+    """Wine reviews shaped like the book's data, for a machine without ``shared/datasets``."""
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    countries = rng.choice(["US", "France", "Italy", "Spain", "Portugal"], rows)
+    points = rng.integers(80, 100, rows)
+    base = {"US": 35.0, "France": 30.0, "Italy": 45.0, "Spain": 28.0, "Portugal": 20.0}
+    price = [
+        round(base[c] + 2.5 * (p - 80) + rng.normal(0, 5), 1) for c, p in zip(countries, points)
+    ]
+    frame = pd.DataFrame(
+        {
+            "country": countries,
+            "designation": rng.choice(["Reserve", "Estate", "Old Vine", None], rows),
+            "points": points.astype(float),
+            "price": price,
+            "province": rng.choice(["North", "South", "Coast"], rows),
+            "region_1": rng.choice(["Valley", "Hills", None], rows),
+            "region_2": None,
+            "variety": rng.choice(["Red Blend", "Chardonnay", "Pinot Noir", "Syrah"], rows),
+            "winery": rng.choice([f"Winery {i}" for i in range(40)], rows),
+        }
+    )
+    return frame.to_csv(index=False).encode()
+
+
 def step(title: str) -> None:
     print(f"\n== {title}")
 
@@ -79,7 +106,7 @@ def main() -> None:
     bucket = "demo"
     if bucket not in {b.name for b in client.buckets.list()}:
         client.buckets.create(bucket)
-    data = DATA.read_bytes() if DATA.exists() else b"country,price\nItaly,20\nFrance,30\n"
+    data = DATA.read_bytes() if DATA.exists() else synthetic_wine()
     client.objects.put(bucket, "raw/wine.csv", data, content_type="text/csv")
     client.objects.put(bucket, "code/train.py", TRAIN_SCRIPT.encode(), content_type="text/x-python")
     for obj in client.objects.list(bucket):

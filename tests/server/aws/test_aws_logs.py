@@ -29,7 +29,7 @@ SLOW = """
 import time
 for i in range(1, 7):
     print(f"tick {i}", flush=True)
-    time.sleep(0.7)
+    time.sleep(1.5)  # slow enough to be read mid-run on a loaded machine
 """
 
 
