@@ -9,7 +9,7 @@ Run it with ``scripts/demo``. It starts (or reuses) the local server under ``$LA
    SageMaker container layout, and its logs and artifact;
 4. a crawler catalogs the raw data and SQL answers a question about it;
 5. a profile job reports on the raw data and the book's wine recipe engineers its features;
-6. the built-in XGBoost algorithm trains through the SageMaker API (boto3, unchanged);
+6. the built-in XGBoost algorithm trains and tunes through the SageMaker API (boto3, unchanged);
 7. the trained model is deployed to an endpoint and invoked with CSV.
 
 Each capability that lands joins this walk.
@@ -66,7 +66,8 @@ def synthetic_wine(rows: int = 600) -> bytes:
     points = rng.integers(80, 100, rows)
     base = {"US": 35.0, "France": 30.0, "Italy": 45.0, "Spain": 28.0, "Portugal": 20.0}
     price = [
-        round(base[c] + 2.5 * (p - 80) + rng.normal(0, 5), 1) for c, p in zip(countries, points)
+        round(base[c] + 2.5 * (p - 80) + rng.normal(0, 5), 1)
+        for c, p in zip(countries, points, strict=True)
     ]
     frame = pd.DataFrame(
         {
@@ -185,7 +186,7 @@ def main() -> None:
     )
     print(f"  recipe fit job {fit.processing_job_status}; outputs: {fit.outputs}")
 
-    step("6. Train the built-in XGBoost through the SageMaker API (boto3)")
+    step("6. Train and tune the built-in XGBoost through the SageMaker API (boto3)")
     frame = pd.read_csv(io.BytesIO(data)).dropna(subset=["price", "points"])
     train = frame[["price", "points"]].assign(
         **{f"is_{c}": (frame["country"] == c).astype(int) for c in ("US", "France", "Italy")}
@@ -234,6 +235,56 @@ def main() -> None:
     print(f"  {tjob}: {trained['TrainingJobStatus']}  metrics {metrics}")
     artifact = trained["ModelArtifacts"]["S3ModelArtifacts"]
     print(f"  artifact {artifact}")
+    tuner = f"demo-tune-{int(time.time())}"
+    sm.create_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName=tuner,
+        HyperParameterTuningJobConfig={
+            "Strategy": "Bayesian",
+            "HyperParameterTuningJobObjective": {"Type": "Minimize", "MetricName": "train:rmse"},
+            "ResourceLimits": {"MaxNumberOfTrainingJobs": 4, "MaxParallelTrainingJobs": 2},
+            "ParameterRanges": {
+                "IntegerParameterRanges": [{"Name": "max_depth", "MinValue": "2", "MaxValue": "6"}],
+                "ContinuousParameterRanges": [
+                    {"Name": "eta", "MinValue": "0.05", "MaxValue": "0.5"}
+                ],
+            },
+        },
+        TrainingJobDefinition={
+            "StaticHyperParameters": {"num_round": "50", "objective": "reg:squarederror"},
+            "AlgorithmSpecification": {"TrainingImage": XGBOOST_IMAGE, "TrainingInputMode": "File"},
+            "RoleArn": "arn:aws:iam::000000000000:role/demo",
+            "InputDataConfig": [
+                {
+                    "ChannelName": "train",
+                    "ContentType": "text/csv",
+                    "DataSource": {
+                        "S3DataSource": {
+                            "S3DataType": "S3Prefix",
+                            "S3Uri": f"s3://{bucket}/xgb/train/",
+                        }
+                    },
+                }
+            ],
+            "OutputDataConfig": {"S3OutputPath": f"s3://{bucket}/xgb/tuning"},
+            "ResourceConfig": {
+                "InstanceType": "ml.m5.large",
+                "InstanceCount": 1,
+                "VolumeSizeInGB": 5,
+            },
+            "StoppingCondition": {"MaxRuntimeInSeconds": 600},
+        },
+    )
+    tuned = wait_for(
+        lambda: sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=tuner),
+        "HyperParameterTuningJobStatus",
+        {"Completed", "Failed", "Stopped"},
+    )
+    best = tuned.get("BestTrainingJob", {})
+    objective = best.get("FinalHyperParameterTuningJobObjectiveMetric", {})
+    print(
+        f"  tuning {tuner}: {tuned['HyperParameterTuningJobStatus']}, best "
+        f"{best.get('TunedHyperParameters')} train:rmse {objective.get('Value', float('nan')):.3f}"
+    )
 
     step("7. Deploy the model to an endpoint and invoke it")
     stamp = int(time.time())

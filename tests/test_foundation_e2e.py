@@ -143,5 +143,6 @@ def test_demo_runs_end_to_end(home: Path) -> None:
     assert "profile job Completed" in ran.stdout
     assert "recipe fit job Completed" in ran.stdout
     assert "metrics {'train:rmse'" in ran.stdout
+    assert "tuning demo-tune-" in ran.stdout
     assert ": InService" in ran.stdout
     assert "predicted prices" in ran.stdout

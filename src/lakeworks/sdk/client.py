@@ -38,6 +38,7 @@ from lakeworks.sdk.local import find_server, read_credentials, start_server
 from lakeworks.sdk.processing import ProcessingJobs
 from lakeworks.sdk.recipes import Profiles, Recipes
 from lakeworks.sdk.sql import Queries, SqlRows, Workgroups, run_sql, run_sql_rows, to_frame
+from lakeworks.sdk.training import TrainingJobs, TuningJobs
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -76,6 +77,8 @@ class Client:
         buckets: :class:`~lakeworks.sdk.lake.Buckets`.
         objects: :class:`~lakeworks.sdk.lake.Objects`.
         jobs: :class:`~lakeworks.sdk.jobs.Jobs`.
+        training_jobs: :class:`~lakeworks.sdk.training.TrainingJobs`.
+        tuning_jobs: :class:`~lakeworks.sdk.training.TuningJobs`.
         tokens: :class:`~lakeworks.sdk.iam.Tokens`.
         access_keys: :class:`~lakeworks.sdk.iam.AccessKeys`.
         catalog: :class:`~lakeworks.sdk.catalog.Catalog` (databases, tables, partitions).
@@ -114,6 +117,8 @@ class Client:
         self.objects = Objects(self._transport)
         self.jobs = Jobs(self._transport)
         self.processing_jobs = ProcessingJobs(self._transport)
+        self.training_jobs = TrainingJobs(self._transport)
+        self.tuning_jobs = TuningJobs(self._transport)
         self.recipes = Recipes(self._transport)
         self.profiles = Profiles(self._transport)
         self.tokens = iam.Tokens(self._transport)
