@@ -27,6 +27,7 @@ from lakeworks.cli import (
     recipes,
     server,
     sql,
+    training,
 )
 from lakeworks.cli.output import print_error
 from lakeworks.core.errors import LakeworksError
@@ -79,6 +80,9 @@ app.command("profile")(profile.profile)
 app.add_typer(catalog.app, name="catalog")
 app.add_typer(catalog.crawlers_app, name="crawlers")
 app.command("sql")(sql.sql)
+app.add_typer(training.training_app, name="training")
+app.add_typer(training.tuning_app, name="tuning")
+jobs.app.command("metrics")(training.metrics)
 
 
 def _version(value: bool) -> None:

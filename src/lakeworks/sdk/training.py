@@ -26,22 +26,22 @@ from typing import Any, Literal, TypeVar
 from urllib.parse import quote
 
 from lakeworks.schemas.common import Page
-from lakeworks.schemas.tuning import (
-    HyperParameterTrainingJobSummary,
-    TuningJobCreate,
-    TuningJobInfo,
-    TuningJobSummary,
-)
 from lakeworks.schemas.training import (
     TrainingJobCreate,
     TrainingJobInfo,
     TrainingJobMetrics,
     TrainingJobSummary,
 )
+from lakeworks.schemas.tuning import (
+    HyperParameterTrainingJobSummary,
+    TuningJobCreate,
+    TuningJobInfo,
+    TuningJobSummary,
+)
 from lakeworks.sdk._http import Transport, paginate, request_body
 from lakeworks.sdk.waiters import poll_intervals
 
-__all__ = ["ENDED_STATUSES", "SortOrder", "TrainingJobs", "TuningJobs"]
+__all__ = ["ENDED_STATUSES", "SortBy", "SortOrder", "TrainingJobs", "TrialSortBy", "TuningJobs"]
 
 _TRAINING_API = "/api/v1/training-jobs"
 _TUNING_API = "/api/v1/hyper-parameter-tuning-jobs"
@@ -158,9 +158,7 @@ class TrainingJobs:
                 "max_results": page_size,
                 "next_token": token,
             }
-            got = self._t.model(
-                Page[TrainingJobSummary], "GET", _TRAINING_API, params=params
-            )
+            got = self._t.model(Page[TrainingJobSummary], "GET", _TRAINING_API, params=params)
             return got.items, got.next_token
 
         return paginate(page)
@@ -349,9 +347,7 @@ class TuningJobs:
                 "max_results": page_size,
                 "next_token": token,
             }
-            got = self._t.model(
-                Page[HyperParameterTrainingJobSummary], "GET", path, params=params
-            )
+            got = self._t.model(Page[HyperParameterTrainingJobSummary], "GET", path, params=params)
             return got.items, got.next_token
 
         return paginate(page)
