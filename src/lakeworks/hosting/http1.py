@@ -170,30 +170,75 @@ class ServerProtocol(asyncio.Protocol):
         self.transport = None
 
 
-class _Connection:
-    """One keep-alive connection of the router to a model server."""
+class _Connection(asyncio.Protocol):
+    """One keep-alive connection of the router to a model server (a protocol, not streams: the
+    response is parsed as it arrives, with no reader tasks or buffers in between)."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader = reader
-        self.writer = writer
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.waiter: asyncio.Future[tuple[int, dict[str, str], bytes]] | None = None
+        self.head: tuple[int, dict[str, str], int] | None = None  # status, headers, body start
+        self.lost: BaseException | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if self.waiter is None or self.waiter.done():
+            return
+        try:
+            if self.head is None:
+                end = self.buffer.find(b"\r\n\r\n")
+                if end < 0:
+                    if len(self.buffer) > _MAX_HEAD:
+                        raise ProtocolError("response head too large")
+                    return
+                line, headers = _parse_head(bytes(self.buffer[:end]))
+                try:
+                    status = int(line.split(" ", 2)[1])
+                except (IndexError, ValueError):
+                    raise ProtocolError(f"malformed status line {line[:60]!r}") from None
+                self.head = (status, headers, end + 4)
+            status, headers, start = self.head
+            length = _content_length(headers)
+            if len(self.buffer) < start + length:
+                return
+            body = bytes(self.buffer[start : start + length])
+            del self.buffer[: start + length]
+            self.head = None
+            self.waiter.set_result((status, headers, body))
+        except ProtocolError as exc:
+            self.waiter.set_exception(exc)
+            self.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost = exc or ConnectionResetError("the model server closed the connection")
+        self.transport = None
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(
+                ProtocolError(f"connection to the model server broke ({self.lost!r})")
+            )
 
     async def exchange(self, request: bytes) -> tuple[int, dict[str, str], bytes]:
-        self.writer.write(request)
-        try:
-            head = await self.reader.readuntil(b"\r\n\r\n")
-        except asyncio.LimitOverrunError:
-            raise ProtocolError("response head too large") from None
-        line, headers = _parse_head(head[:-4])
-        try:
-            status = int(line.split(" ", 2)[1])
-        except (IndexError, ValueError):
-            raise ProtocolError(f"malformed status line {line[:60]!r}") from None
-        body = await self.reader.readexactly(_content_length(headers))
-        return status, headers, body
+        if self.transport is None or self.transport.is_closing():
+            raise ProtocolError(f"connection to the model server broke ({self.lost!r})")
+        self.waiter = asyncio.get_running_loop().create_future()
+        self.transport.write(request)
+        return await self.waiter
+
+    @property
+    def usable(self) -> bool:
+        return self.transport is not None and not self.transport.is_closing() and not self.buffer
 
     def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self.writer.close()
+        if self.transport is not None:
+            self.transport.close()
 
 
 class ConnectionPool:
@@ -213,12 +258,9 @@ class ConnectionPool:
         self.closed = False
 
     async def _connect(self) -> _Connection:
-        reader, writer = await asyncio.open_connection(self.host, self.port, limit=_MAX_HEAD)
-        sock = writer.get_extra_info("socket")
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return _Connection(reader, writer)
+        loop = asyncio.get_running_loop()
+        _, connection = await loop.create_connection(_Connection, self.host, self.port)
+        return connection
 
     async def request(
         self, method: str, path: str, headers: dict[str, str], body: bytes
@@ -230,14 +272,19 @@ class ConnectionPool:
                 connection is discarded (the request may or may not have reached the model).
             OSError: The server cannot be reached.
         """
-        connection = self._idle.pop() if self._idle else await self._connect()
+        connection = self._idle.pop() if self._idle else None
+        while connection is not None and not connection.usable:
+            connection.close()  # closed by the server meanwhile, or holding stray bytes
+            connection = self._idle.pop() if self._idle else None
+        if connection is None:
+            connection = await self._connect()
         lines = [f"{method} {path} HTTP/1.1\r\nHost: model\r\nContent-Length: {len(body)}\r\n"]
         lines.extend(f"{name}: {value}\r\n" for name, value in headers.items())
         lines.append("\r\n")
         request = "".join(lines).encode("latin-1", "replace") + body
         try:
             status, response_headers, response_body = await connection.exchange(request)
-        except (asyncio.IncompleteReadError, ConnectionError, OSError) as exc:
+        except (ConnectionError, OSError) as exc:
             connection.close()
             raise ProtocolError(f"connection to the model server broke ({exc!r})") from None
         except BaseException:
