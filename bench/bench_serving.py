@@ -225,8 +225,10 @@ def main() -> None:
         csv_script = args.shared / "csv_row.lua"
 
         port = free_port()
-        floor = [sys.executable, "-m", "uvicorn", "floor_app:app", "--port", str(port),
-                 "--workers", "1", "--app-dir", str(args.shared), "--log-level", "warning"]  # fmt: skip
+        floor = [
+            *(sys.executable, "-m", "uvicorn", "floor_app:app", "--port", str(port)),
+            *("--workers", "1", "--app-dir", str(args.shared), "--log-level", "warning"),
+        ]
         with pinned_process(floor, {"FLOOR_MODEL": str(work / "xgb_model.json")}):
             url = f"http://127.0.0.1:{port}/"
             wait_ready(url, method="POST", content=ROW)
@@ -284,8 +286,12 @@ def main() -> None:
               "(goal: within 1 ms)")  # fmt: skip
     if overhead:
         model, extra = overhead["model_latency"], overhead["overhead_latency"]
-        print(f"  Lakeworks ModelLatency p50 ~{(model['p50_us'] or 0) / 1e3:.3f} ms, "
-              f"OverheadLatency p50 ~{(extra['p50_us'] or 0) / 1e3:.3f} ms (server metrics)")  # fmt: skip
+        model_ms = (model["p50_us"] or 0) / 1e3
+        extra_ms = (extra["p50_us"] or 0) / 1e3
+        print(
+            f"  Lakeworks ModelLatency p50 ~{model_ms:.3f} ms, "
+            f"OverheadLatency p50 ~{extra_ms:.3f} ms (server metrics)"
+        )
     print(
         json.dumps(
             {"raw": raw, **{k: {str(c): r for c, r in v.items()} for k, v in results.items()}}
