@@ -257,7 +257,9 @@ def main() -> None:
             mlflow = Path(args.mlflow_python).with_name("mlflow")
             serve = [str(mlflow), "models", "serve", "-m", str(model_dir), "-p", str(port),
                      "--env-manager", "local"]  # fmt: skip
-            with pinned_process(serve):
+            # mlflow starts ``uvicorn`` by name: its venv's bin must come first on PATH.
+            path = f"{mlflow.parent}{os.pathsep}{os.environ.get('PATH', '')}"
+            with pinned_process(serve, {"PATH": path}):
                 url = f"http://127.0.0.1:{port}/invocations"
                 wait_ready(f"http://127.0.0.1:{port}/ping", timeout=300)
                 mlflow_script = args.shared / "mlflow_json_row.lua"

@@ -157,11 +157,18 @@ class EndpointEngine:
         with self.db.session() as session:
             return session.get(EndpointRecord, endpoint)
 
-    def _save(self, endpoint: str, **values: Any) -> EndpointRecord | None:
-        """Update the endpoint's row and its view; republish its routes."""
+    def _save(
+        self, endpoint: str, *, only_if: str | None = None, **values: Any
+    ) -> EndpointRecord | None:
+        """Update the endpoint's row and its view; republish its routes.
+
+        Args:
+            only_if: Change nothing unless the endpoint is still in this status (a delete may
+                have overtaken the operation).
+        """
         with self.db.session() as session:
             record = session.get(EndpointRecord, endpoint)
-            if record is None:
+            if record is None or (only_if is not None and record.status != only_if):
                 return None
             for name, value in values.items():
                 setattr(record, name, value)
@@ -169,8 +176,12 @@ class EndpointEngine:
         self._refresh(record)
         return record
 
-    def _fail(self, endpoint: str, reason: str) -> None:
-        self._save(endpoint, status="Failed", failure_reason=reason[:_REASON_LIMIT])
+    def _fail(self, endpoint: str, reason: str, *, only_if: str | None = None) -> None:
+        if self._stop.is_set():
+            return  # shutting down: the operation runs again when the server starts
+        self._save(
+            endpoint, only_if=only_if, status="Failed", failure_reason=reason[:_REASON_LIMIT]
+        )
 
     def _refresh(self, record: EndpointRecord) -> None:
         states = [VariantState.from_json(s) for s in record.variants]
@@ -389,7 +400,7 @@ class EndpointEngine:
         try:
             fleet = self.start_fleet(endpoint, record.config_name, states)
         except FleetFailed as exc:
-            self._fail(endpoint, str(exc))
+            self._fail(endpoint, str(exc), only_if="Creating")
             return
         if self._abandoned(endpoint, "Creating", fleet):
             return
@@ -418,8 +429,11 @@ class EndpointEngine:
                 raise FleetFailed(f"Endpoint config {target!r} no longer exists")
             fleet = self.start_fleet(endpoint, target, new_states)
         except FleetFailed as exc:
+            if self._stop.is_set():
+                return  # shutting down: the update runs again when the server starts
             self._save(
                 endpoint,
+                only_if="Updating",
                 status="InService",
                 pending_config=None,
                 pending_variants=None,
@@ -475,10 +489,20 @@ class EndpointEngine:
                 ]
         self._save(
             endpoint,
+            only_if="Updating",
             status="InService",
             failure_reason=failure,
             variants=[s.to_json() for s in serving(states)],
         )
+
+    def abort(self, endpoint: str) -> None:
+        """Stop waiting for fleets that are still starting (the endpoint is being deleted)."""
+        view = self.views.get(endpoint)
+        if view is None:
+            return
+        for fleet_id, fleet in list(view.fleets.items()):
+            if fleet_id != view.active_fleet:
+                fleet.stopped = True
 
     def _abandoned(self, endpoint: str, status: str, fleet: Fleet) -> bool:
         """Whether the endpoint left ``status`` meanwhile (deleted); then drop the new fleet."""

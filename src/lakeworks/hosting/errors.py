@@ -13,7 +13,6 @@ from lakeworks.core.errors import LakeworksError, ValidationError
 
 __all__ = [
     "ModelError",
-    "ModelNotReady",
     "ModelUnavailable",
     "ServiceUnavailable",
     "endpoint_not_found",
@@ -35,13 +34,6 @@ class ModelUnavailable(ModelError):
     """The model server crashed while handling the request, or did not answer in time (502)."""
 
     status: ClassVar[int] = 502
-
-
-class ModelNotReady(LakeworksError):
-    """The target model of a multi-model endpoint is still loading (429)."""
-
-    status: ClassVar[int] = 429
-    code: ClassVar[str] = "ModelNotReadyException"
 
 
 def endpoint_not_found(name: str, account_id: str) -> ValidationError:

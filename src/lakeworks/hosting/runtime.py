@@ -289,16 +289,16 @@ class Runtime:
         status = 200
         try:
             pool = self._pool(shadow, table)
-            status, _, _ = await self._forward(pool, headers, body)
-            if status != 200:
+            answered, _, _ = await self._forward(pool, headers, body)
+            if answered != 200:
                 series.model_errors += 1
+                status = 424  # the model's error is a ModelError, as on the production path
         except LakeworksError as exc:
             status = exc.status
         except Exception:  # a shadow never disturbs the production request
             log.exception("shadow invocation of %s failed", table.endpoint)
             status = 500
-        elapsed = (time.perf_counter() - started) * 1e6
-        series.record(424 if status not in (200,) and status < 500 else status, elapsed, 0.0)
+        series.record(status, (time.perf_counter() - started) * 1e6, 0.0)
 
     def _capture(
         self,

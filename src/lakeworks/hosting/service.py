@@ -13,12 +13,8 @@ native API as 404 and 409.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import json
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any, Literal, TypeVar
 
 from sqlalchemy.exc import IntegrityError
@@ -30,6 +26,7 @@ from lakeworks.core.errors import AlreadyExists, NotFound, ValidationError
 from lakeworks.core.names import arn, validate_tags
 from lakeworks.core.settings import Settings
 from lakeworks.db import Database
+from lakeworks.hosting import listing
 from lakeworks.hosting.capture import CaptureBuffer, CaptureWriter
 from lakeworks.hosting.endpoint_configs import all_variants, check_endpoint_config
 from lakeworks.hosting.endpoints import EndpointEngine, ObjectWriter
@@ -39,6 +36,7 @@ from lakeworks.hosting.router import RouteTable
 from lakeworks.hosting.runtime import Invocation, InvocationResult, Runtime
 from lakeworks.hosting.store import EndpointConfigRecord, EndpointRecord, HostedModelRecord
 from lakeworks.hosting.variants import VariantState, apply_desired, initial_states, summaries
+from lakeworks.lake.service import parse_s3_uri
 from lakeworks.schemas.common import Page
 from lakeworks.schemas.hosting import (
     DataCaptureConfig,
@@ -63,32 +61,7 @@ from lakeworks.schemas.hosting import (
 __all__ = ["HostingService", "SortOrder"]
 
 SortOrder = Literal["Ascending", "Descending"]
-T = TypeVar("T")
 R = TypeVar("R")
-
-
-class _Lister:
-    """Filtering, sorting and paging of small record lists, with fingerprinted tokens."""
-
-    @staticmethod
-    def page(
-        rows: Sequence[R],
-        *,
-        key: Callable[[R], Any],
-        descending: bool,
-        max_results: int,
-        next_token: str | None,
-        fingerprint: str,
-        convert: Callable[[R], T],
-    ) -> Page[T]:
-        if not 1 <= max_results <= 100:
-            raise ValidationError(f"MaxResults must be 1-100, got {max_results}")
-        offset = _decode_token(next_token, fingerprint) if next_token else 0
-        ordered = sorted(rows, key=key, reverse=descending)
-        chunk = ordered[offset : offset + max_results]
-        more = offset + max_results < len(ordered)
-        token = _encode_token(offset + max_results, fingerprint) if more else None
-        return Page(items=[convert(r) for r in chunk], next_token=token)
 
 
 class HostingService:
@@ -173,8 +146,6 @@ class HostingService:
         return self._model_info(record)
 
     def _require_object(self, ctx: RequestContext, uri: str) -> None:
-        from lakeworks.lake.service import parse_s3_uri
-
         bucket, key = parse_s3_uri(uri)
         try:
             self.lake.head_object(ctx, bucket, key)
@@ -209,13 +180,13 @@ class HostingService:
         rows = self._filtered(
             HostedModelRecord, name_contains, creation_time_after, creation_time_before
         )
-        return _Lister.page(
+        return listing.page(
             rows,
-            key=_sort_key(sort_by),
+            key=listing.sort_key(sort_by),
             descending=sort_order == "Descending",
             max_results=max_results,
             next_token=next_token,
-            fingerprint=_fingerprint(
+            fingerprint=listing.fingerprint(
                 "models",
                 name_contains,
                 creation_time_after,
@@ -290,13 +261,13 @@ class HostingService:
         rows = self._filtered(
             EndpointConfigRecord, name_contains, creation_time_after, creation_time_before
         )
-        return _Lister.page(
+        return listing.page(
             rows,
-            key=_sort_key(sort_by),
+            key=listing.sort_key(sort_by),
             descending=sort_order == "Descending",
             max_results=max_results,
             next_token=next_token,
-            fingerprint=_fingerprint(
+            fingerprint=listing.fingerprint(
                 "configs",
                 name_contains,
                 creation_time_after,
@@ -414,13 +385,13 @@ class HostingService:
             )
             if status_equals is None or r.status == status_equals
         ]
-        return _Lister.page(
+        return listing.page(
             rows,
-            key=_sort_key(sort_by),
+            key=listing.sort_key(sort_by),
             descending=sort_order == "Descending",
             max_results=max_results,
             next_token=next_token,
-            fingerprint=_fingerprint(
+            fingerprint=listing.fingerprint(
                 "endpoints",
                 status_equals,
                 name_contains,
@@ -514,6 +485,7 @@ class HostingService:
             record.status = "Deleting"
             record.last_modified_time = self.clock()
         self.runtime.remove(name)
+        self.engine.abort(name)
         self.engine.submit("delete", name)
 
     # -- invocations and metrics -----------------------------------------------------------------
@@ -611,15 +583,7 @@ class HostingService:
     ) -> list[Any]:
         with self.db.session() as session:
             rows = list(session.query(model).all())
-        after, before = _utc(after), _utc(before)
-        needle = (name_contains or "").lower()
-        return [
-            r
-            for r in rows
-            if needle in r.name.lower()
-            and (after is None or r.creation_time > after)
-            and (before is None or r.creation_time < before)
-        ]
+        return [r for r in rows if listing.in_window(r, name_contains, after, before)]
 
     @staticmethod
     def _model_info(record: HostedModelRecord) -> ModelInfo:
@@ -687,39 +651,3 @@ def _retain(new: VariantState, old: dict[str, Any]) -> VariantState:
         desired_weight=float(old["desired_weight"]),
         desired_instance_count=int(old["desired_instance_count"]),
     )
-
-
-def _sort_key(sort_by: str) -> Callable[[Any], Any]:
-    if sort_by == "Name":
-        return lambda r: r.name
-    if sort_by == "Status":
-        return lambda r: (r.status, r.name)
-    return lambda r: (r.creation_time, r.name)
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _fingerprint(*parts: Any) -> str:
-    return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
-
-
-def _encode_token(offset: int, fingerprint: str) -> str:
-    raw = json.dumps({"o": offset, "f": fingerprint}).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_token(token: str, fingerprint: str) -> int:
-    try:
-        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        offset, same = data["o"], data["f"] == fingerprint
-    except (binascii.Error, ValueError, KeyError, TypeError):
-        offset, same = None, False
-    if not same or not isinstance(offset, int) or offset < 0:
-        raise ValidationError(
-            "Invalid NextToken: pass back the token of the previous page, with the same filters"
-        )
-    return offset

@@ -308,6 +308,8 @@ def test_metrics_in_prometheus_text_and_native_api(
     aws_server: ServerProcess, runtime: Any, endpoint: str
 ) -> None:
     _variant(runtime, EndpointName=endpoint)
+    # a client error of its own: other tests may run in another worker's server
+    _error(runtime.invoke_endpoint, EndpointName=endpoint, ContentType="text/csv", Body="1,2,3")
     assert httpx.get(f"{aws_server.url}/metrics").status_code == 401
     auth = {"Authorization": f"Bearer {aws_server.token}"}
     response = httpx.get(f"{aws_server.url}/metrics", headers=auth)
@@ -324,7 +326,7 @@ def test_metrics_in_prometheus_text_and_native_api(
     variant = native["variants"][0]
     assert variant["variant_name"] == "AllTraffic"
     assert variant["invocations"] >= 1
-    assert variant["invocation_4xx_errors"] >= 1  # from the error tests above
+    assert variant["invocation_4xx_errors"] >= 1
     assert variant["model_latency"]["count"] >= 1
     assert variant["instance_count"] == 1
 
@@ -408,3 +410,47 @@ def test_invoking_while_creating_is_a_clear_error(
     assert wait_for_endpoint(sm, "gated-endpoint")["EndpointStatus"] == "InService"
     assert runtime.invoke_endpoint(EndpointName="gated-endpoint", Body=b"x")["Body"].read() == b"ok"
     sm.delete_endpoint(EndpointName="gated-endpoint")
+
+
+def test_deleting_while_creating_stops_at_once(
+    s3: Any, sm: Any, tmp_path: Path, aws_server: ServerProcess
+) -> None:
+    source = (
+        "import os, time\n"
+        "def model_fn(model_dir):\n"
+        "    while not os.path.exists(os.environ['GATE']):\n"
+        "        time.sleep(0.02)\n"
+    )
+    s3.put_object(
+        Bucket=BUCKET, Key="stuck/model.tar.gz", Body=tar_gz({"code/inference.py": source.encode()})
+    )
+    sm.create_model(
+        ModelName="stuck",
+        ExecutionRoleArn=ROLE,
+        PrimaryContainer={
+            "Image": "sagemaker-scikit-learn:1.2-1",
+            "ModelDataUrl": f"s3://{BUCKET}/stuck/model.tar.gz",
+            "Environment": {"GATE": str(tmp_path / "never")},
+        },
+    )
+    sm.create_endpoint_config(
+        EndpointConfigName="stuck-config",
+        ProductionVariants=[{"VariantName": "v", "ModelName": "stuck", "InitialInstanceCount": 1,
+                             "InstanceType": "ml.m5.large"}],
+    )  # fmt: skip
+    sm.create_endpoint(EndpointName="stuck-endpoint", EndpointConfigName="stuck-config")
+    instances = Path(aws_server.home, "hosting", "endpoints", "stuck-endpoint")
+    deadline = time.monotonic() + 30
+    while not list(instances.glob("*/instances/v-0/runner/child.json")):
+        assert time.monotonic() < deadline, "the instance never started"
+        time.sleep(0.05)
+    child = json.loads(next(instances.glob("*/instances/v-0/runner/child.json")).read_text())
+    sm.delete_endpoint(EndpointName="stuck-endpoint")
+    sm.get_waiter("endpoint_deleted").wait(
+        EndpointName="stuck-endpoint", WaiterConfig={"Delay": 0.25, "MaxAttempts": 80}
+    )
+    assert not instances.exists()
+    assert (
+        not Path(f"/proc/{child['pid']}").exists()
+        or "Z" in Path(f"/proc/{child['pid']}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    )
