@@ -7,6 +7,7 @@ import io
 import json
 import tarfile
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,7 +15,7 @@ import xgboost as xgb
 
 #: A script-mode "scikit-learn" model: coefficients in JSON, no pickle.
 LINEAR_INFERENCE = """
-import json, os
+import json, os, time
 import numpy as np
 
 class Linear:
@@ -91,3 +92,20 @@ def wait_for_endpoint(sagemaker: Any, name: str, *, timeout: float = 90.0) -> di
         if time.monotonic() > deadline:
             raise TimeoutError(f"endpoint {name} still {described['EndpointStatus']}")
         time.sleep(0.1)
+
+
+def processes_under(path: Path) -> list[int]:
+    """Pids of live processes whose command line names something under ``path`` (model servers
+    and their wrappers name their instance files), zombies excluded."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if str(path) in cmdline and state not in ("Z", "X"):
+            found.append(int(proc.name))
+    return found

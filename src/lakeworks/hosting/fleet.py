@@ -144,7 +144,8 @@ class Fleet:
         self.stagers: dict[str, Any] = {}
         self.instances: dict[str, list[Instance]] = {name: [] for name in plans}
         self._lock = threading.RLock()
-        self._restarting: set[str] = set()
+        #: Instances being started or restarted right now: the monitor leaves them alone.
+        self._busy: set[str] = set()
         self.stopped = False
 
     # -- instances -------------------------------------------------------------------------
@@ -177,7 +178,14 @@ class Fleet:
         )
 
     def _launch(self, instance: Instance) -> None:
+        if instance.handle is not None and self.backend.poll(instance.handle).state == "running":
+            # Never leave a process behind without a handle that reaches it.
+            self.backend.stop(instance.handle, 0.0)
+        if self.stopped:
+            raise FleetFailed("The endpoint's instances were stopped")
         instance.handle = self.backend.start_service(self._launch_spec(instance))
+        if self.stopped:  # stopped while this one started: it must not outlive the fleet
+            self.backend.stop(instance.handle, 0.0)
         instance.started = time.monotonic()
         self.persist(instance)
 
@@ -246,6 +254,7 @@ class Fleet:
                     for ordinal in range(plan.instance_count):
                         instance = self._new_instance(name, ordinal)
                         self.instances[name].append(instance)
+                        self._busy.add(instance.instance_id)
                         self._launch(instance)
                         started.append(instance)
             self._wait_ready(started)
@@ -255,6 +264,9 @@ class Fleet:
         except OSError as exc:
             self.stop(grace=0.0)
             raise FleetFailed(f"Cannot start a model server: {exc}") from None
+        finally:
+            with self._lock:
+                self._busy.difference_update(i.instance_id for i in started)
         self.on_change(self)
 
     def adopt(self, records: list[tuple[str, int, Handle | None, int]]) -> list[Instance]:
@@ -291,9 +303,9 @@ class Fleet:
             FleetFailed: It could not be started (the monitor tries again later).
         """
         with self._lock:
-            if instance.instance_id in self._restarting or self.stopped:
+            if instance.instance_id in self._busy or self.stopped:
                 return
-            self._restarting.add(instance.instance_id)
+            self._busy.add(instance.instance_id)
         try:
             instance.restarts += 1
             self._launch(instance)
@@ -302,7 +314,7 @@ class Fleet:
             self.on_change(self)
         finally:
             with self._lock:
-                self._restarting.discard(instance.instance_id)
+                self._busy.discard(instance.instance_id)
 
     def check(self) -> list[Instance]:
         """Find instances whose process ended; take them out of service and return them.
@@ -312,7 +324,7 @@ class Fleet:
         dead: list[Instance] = []
         with self._lock:
             for instance in (i for group in self.instances.values() for i in group):
-                if instance.instance_id in self._restarting or instance.handle is None:
+                if instance.instance_id in self._busy or instance.handle is None:
                     continue
                 if instance.target is None:
                     dead.append(instance)  # a restart that failed earlier
@@ -355,6 +367,7 @@ class Fleet:
             ordinals = (n for n in range(10_000) if n not in used)
             added = [self._new_instance(variant, next(ordinals)) for _ in range(count - len(group))]
             group.extend(added)
+            self._busy.update(i.instance_id for i in added)
             for instance in added:
                 self._launch(instance)
         if surplus:
@@ -368,6 +381,9 @@ class Fleet:
                     if instance.handle is not None:
                         self.backend.stop(instance.handle, 0.0)
             raise
+        finally:
+            with self._lock:
+                self._busy.difference_update(i.instance_id for i in added)
         self.on_change(self)
 
     def stop(self, grace: float = 2.0) -> None:

@@ -14,7 +14,13 @@ import numpy as np
 import pytest
 import xgboost as xgb
 from botocore.exceptions import ClientError
-from tests.hosting.support import tar_gz, train_xgboost, wait_for_endpoint, xgboost_archive
+from tests.hosting.support import (
+    processes_under,
+    tar_gz,
+    train_xgboost,
+    wait_for_endpoint,
+    xgboost_archive,
+)
 from tests.server.aws.conftest import ClientFactory
 
 from lakeworks.testing.process import ServerProcess, server_process
@@ -367,6 +373,7 @@ def test_two_variants_target_variant_and_weights(
     assert gone["Error"]["Code"] == "ValidationError"
     fleets = Path(aws_server.home, "hosting", "endpoints", "ab-endpoint")
     assert not fleets.exists()
+    assert processes_under(fleets) == []  # the scaled-up instance too
 
 
 def test_invoking_while_creating_is_a_clear_error(
@@ -450,7 +457,5 @@ def test_deleting_while_creating_stops_at_once(
         EndpointName="stuck-endpoint", WaiterConfig={"Delay": 0.25, "MaxAttempts": 80}
     )
     assert not instances.exists()
-    assert (
-        not Path(f"/proc/{child['pid']}").exists()
-        or "Z" in Path(f"/proc/{child['pid']}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    )
+    assert processes_under(instances) == []
+    assert child["pid"] not in processes_under(Path(aws_server.home))
