@@ -62,7 +62,8 @@ def test_round_trip_and_sizes(size: int) -> None:
     assert len(stored) == cipher_size(size, FRAME)
     assert plain_size(len(stored), FRAME) == size
     assert unseal(stored, size, 0, size - 1) == data
-    assert data == b"" or data not in stored
+    if size >= 16:  # a byte or two of plaintext turns up in random ciphertext by chance
+        assert data not in stored
 
 
 def test_every_range_decrypts_only_its_frames() -> None:
