@@ -14,6 +14,7 @@ float column ``c_tfidf_<term>`` per term, for small vocabularies (at most 10 000
 
 from __future__ import annotations
 
+import abc
 import re
 from collections.abc import Callable
 from typing import Any
@@ -178,8 +179,8 @@ class _TokenMap(Transform):
         for column in columns:
             as_token_lists(df[column], column)
 
-    def _mapper(self) -> Callable[[list[str]], list[str]]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _mapper(self) -> Callable[[list[str]], list[str]]: ...
 
     def _transform(self, df: pd.DataFrame) -> pd.DataFrame:
         mapper = self._mapper()

@@ -17,6 +17,7 @@ the wrong kind (scaling text) fails with what is allowed.
 
 from __future__ import annotations
 
+import abc
 import importlib
 import inspect
 import json
@@ -68,7 +69,7 @@ _MODULES = (
 )
 
 
-class Transform:
+class Transform(abc.ABC):
     """Base of every registered transform; see the module docstring for the contract.
 
     Subclasses set :attr:`name`, :attr:`accepts`, :attr:`state_keys`, take their hyperparameters
@@ -257,11 +258,11 @@ class Transform:
             if kind not in self.allowed_kinds() and not series.isna().all():
                 self._check_kind(column, kind)
 
-    def _fit(self, df: pd.DataFrame, columns: list[str]) -> None:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _fit(self, df: pd.DataFrame, columns: list[str]) -> None: ...
 
-    def _transform(self, df: pd.DataFrame) -> pd.DataFrame:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _transform(self, df: pd.DataFrame) -> pd.DataFrame: ...
 
     # -- state -------------------------------------------------------------------------------
 

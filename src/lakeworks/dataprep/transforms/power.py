@@ -13,6 +13,7 @@ that range the two agree to optimizer precision.
 
 from __future__ import annotations
 
+import abc
 import math
 from collections.abc import Callable
 from typing import Any
@@ -193,11 +194,11 @@ class _PowerTransform(Transform):
         self.standardize = standardize
         check_bool(self.name, "standardize", standardize)
 
-    def _lambda(self, values: Array, column: str) -> float:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _lambda(self, values: Array, column: str) -> float: ...
 
-    def _apply(self, values: Array, lmbda: float) -> Array:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _apply(self, values: Array, lmbda: float) -> Array: ...
 
     def _check(self, values: Array, column: str) -> None:
         pass

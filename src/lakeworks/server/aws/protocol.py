@@ -11,6 +11,7 @@ errors go back.
 
 from __future__ import annotations
 
+import abc
 import base64
 import json
 from collections.abc import Mapping
@@ -65,11 +66,12 @@ def unknown_service(name: str | None, supported: list[str]) -> ValidationError:
     )
 
 
-class WireProtocol:
+class WireProtocol(abc.ABC):
     """Base of the protocols; subclasses fill in parsing and rendering."""
 
     name: ClassVar[ProtocolName]
 
+    @abc.abstractmethod
     async def parse(
         self, request: AwsRequest, payload: Payload, service: AwsService, settings: Settings
     ) -> tuple[str, dict[str, Any]]:
@@ -78,7 +80,6 @@ class WireProtocol:
         Raises:
             LakeworksError: Malformed input, or an action the service does not know.
         """
-        raise NotImplementedError
 
     def render(self, call: AwsCall, result: Any) -> Response:
         """Turn a handler's result into the response."""
@@ -86,6 +87,7 @@ class WireProtocol:
             return result
         raise TypeError(f"{call.service.name}.{call.action} returned {type(result).__name__}")
 
+    @abc.abstractmethod
     def render_error(
         self,
         error: LakeworksError,
@@ -94,7 +96,6 @@ class WireProtocol:
         service: AwsService | None,
     ) -> Response:
         """Render ``error`` in this protocol's shape."""
-        raise NotImplementedError
 
     def unknown_operation(self, service: AwsService, action: str) -> LakeworksError:
         """The error for an action the service's table lacks."""

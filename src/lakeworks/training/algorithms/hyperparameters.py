@@ -14,6 +14,7 @@ algorithm stores is what the user sent. The algorithm resolves ``auto`` when it 
 
 from __future__ import annotations
 
+import abc
 import json
 import keyword
 import math
@@ -75,7 +76,7 @@ def _number_text(value: float) -> str:
 
 
 @dataclass(frozen=True)
-class Hyperparameter:
+class Hyperparameter(abc.ABC):
     """One hyperparameter: its AWS name, default and how to read a value of it.
 
     Attributes:
@@ -98,13 +99,13 @@ class Hyperparameter:
         """True when the hyperparameter has no default."""
         return self.default is REQUIRED
 
+    @abc.abstractmethod
     def describe(self) -> str:
         """What values are allowed, in words (used in error messages)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def convert(self, raw: object) -> Any:
         """Parse ``raw`` (a hyperparameters.json string or a typed value), else raise _BadValue."""
-        raise NotImplementedError
 
 
 def _bounds_text(low: float | None, high: float | None, low_open: bool, high_open: bool) -> str:
