@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, Depends, Query
 
 from lakeworks.core.context import RequestContext
-from lakeworks.jobs.service import MAX_LOG_READ, SortBy, SortOrder
+from lakeworks.jobs.service import MAX_LOG_READ
 from lakeworks.schemas.common import Page
 from lakeworks.schemas.jobs import JobCreate, JobInfo, JobLogs, JobStatus, JobSummary
 from lakeworks.server.auth import authenticated, platform_of
 from lakeworks.server.platform import Platform
+from lakeworks.server.rest.listing import JobListing
 
 router = APIRouter(prefix="/api/v1", tags=["jobs"])
 
@@ -31,28 +30,12 @@ def create_job(
 @router.get("/jobs")
 def list_jobs(
     status_equals: JobStatus | None = None,
-    name_contains: str | None = Query(None, max_length=63),
-    creation_time_after: datetime | None = None,
-    creation_time_before: datetime | None = None,
-    sort_by: SortBy = "CreationTime",
-    sort_order: SortOrder = "Descending",
-    max_results: int = Query(10, ge=1, le=100),
-    next_token: str | None = Query(None, max_length=1024),
+    listing: JobListing = Depends(),
     ctx: RequestContext = Depends(authenticated),
     platform: Platform = Depends(platform_of),
 ) -> Page[JobSummary]:
     """List jobs, newest first unless sorted otherwise; pass ``next_token`` for more."""
-    return platform.jobs.list_jobs(
-        ctx,
-        status_equals=status_equals,
-        name_contains=name_contains,
-        creation_time_after=creation_time_after,
-        creation_time_before=creation_time_before,
-        sort_by=sort_by,
-        sort_order=sort_order,
-        max_results=max_results,
-        next_token=next_token,
-    )
+    return platform.jobs.list_jobs(ctx, status_equals=status_equals, **listing.kwargs)
 
 
 @router.get("/jobs/{name}")

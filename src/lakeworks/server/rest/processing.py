@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, Depends, Query
 
 from lakeworks.core.context import RequestContext
 from lakeworks.jobs.service import MAX_LOG_READ
-from lakeworks.processing.service import SortBy, SortOrder
 from lakeworks.schemas.common import Page
 from lakeworks.schemas.jobs import JobLogs, JobStatus
 from lakeworks.schemas.processing import (
@@ -19,6 +16,7 @@ from lakeworks.schemas.processing import (
 from lakeworks.schemas.recipes import ProfileJobCreate
 from lakeworks.server.auth import authenticated, platform_of
 from lakeworks.server.platform import Platform
+from lakeworks.server.rest.listing import JobListing
 
 __all__ = ["router"]
 
@@ -40,27 +38,13 @@ def create_processing_job(
 @router.get("/processing-jobs", response_model_by_alias=False)
 def list_processing_jobs(
     status_equals: JobStatus | None = None,
-    name_contains: str | None = Query(None, max_length=63),
-    creation_time_after: datetime | None = None,
-    creation_time_before: datetime | None = None,
-    sort_by: SortBy = "CreationTime",
-    sort_order: SortOrder = "Descending",
-    max_results: int = Query(10, ge=1, le=100),
-    next_token: str | None = Query(None, max_length=1024),
+    listing: JobListing = Depends(),
     ctx: RequestContext = Depends(authenticated),
     platform: Platform = Depends(platform_of),
 ) -> Page[ProcessingJobSummary]:
     """List processing jobs (recipe and profile jobs too), newest first by default."""
     return platform.processing.list_processing_jobs(
-        ctx,
-        status_equals=status_equals,
-        name_contains=name_contains,
-        creation_time_after=creation_time_after,
-        creation_time_before=creation_time_before,
-        sort_by=sort_by,
-        sort_order=sort_order,
-        max_results=max_results,
-        next_token=next_token,
+        ctx, status_equals=status_equals, **listing.kwargs
     )
 
 

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -20,8 +19,8 @@ from lakeworks.schemas.training import (
 )
 from lakeworks.server.auth import authenticated, platform_of
 from lakeworks.server.platform import Platform
+from lakeworks.server.rest.listing import JobListing
 from lakeworks.training.logs import LOG_GROUP
-from lakeworks.training.service import SortBy, SortOrder
 
 router = APIRouter(prefix="/api/v1", tags=["training"])
 
@@ -42,28 +41,12 @@ def create_training_job(
 @router.get("/training-jobs", response_model_by_alias=False)
 def list_training_jobs(
     status_equals: JobStatus | None = None,
-    name_contains: str | None = Query(None, max_length=63),
-    creation_time_after: datetime | None = None,
-    creation_time_before: datetime | None = None,
-    sort_by: SortBy = "CreationTime",
-    sort_order: SortOrder = "Descending",
-    max_results: int = Query(10, ge=1, le=100),
-    next_token: str | None = Query(None, max_length=1024),
+    listing: JobListing = Depends(),
     ctx: RequestContext = Depends(authenticated),
     platform: Platform = Depends(platform_of),
 ) -> Page[TrainingJobSummary]:
     """List training jobs, newest first unless sorted otherwise."""
-    return platform.training.list_training_jobs(
-        ctx,
-        status_equals=status_equals,
-        name_contains=name_contains,
-        creation_time_after=creation_time_after,
-        creation_time_before=creation_time_before,
-        sort_by=sort_by,
-        sort_order=sort_order,
-        max_results=max_results,
-        next_token=next_token,
-    )
+    return platform.training.list_training_jobs(ctx, status_equals=status_equals, **listing.kwargs)
 
 
 @router.get("/training-jobs/{name}", response_model_by_alias=False)

@@ -4,8 +4,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, Depends, Query
 
 from lakeworks.core.context import RequestContext
@@ -20,7 +18,8 @@ from lakeworks.schemas.tuning import (
 )
 from lakeworks.server.auth import authenticated, platform_of
 from lakeworks.server.platform import Platform
-from lakeworks.tuning.service import SortBy, SortOrder, TrialSortBy
+from lakeworks.server.rest.listing import JobListing
+from lakeworks.tuning.service import SortOrder, TrialSortBy
 
 router = APIRouter(prefix="/api/v1", tags=["tuning"])
 
@@ -40,28 +39,12 @@ def create_tuning_job(
 @router.get(_PATH, response_model_by_alias=False)
 def list_tuning_jobs(
     status_equals: TuningJobStatus | None = None,
-    name_contains: str | None = Query(None, max_length=32),
-    creation_time_after: datetime | None = None,
-    creation_time_before: datetime | None = None,
-    sort_by: SortBy = "CreationTime",
-    sort_order: SortOrder = "Descending",
-    max_results: int = Query(10, ge=1, le=100),
-    next_token: str | None = Query(None, max_length=1024),
+    listing: JobListing = Depends(),
     ctx: RequestContext = Depends(authenticated),
     platform: Platform = Depends(platform_of),
 ) -> Page[TuningJobSummary]:
     """List tuning jobs, newest first unless sorted otherwise."""
-    return platform.tuning.list_tuning_jobs(
-        ctx,
-        status_equals=status_equals,
-        name_contains=name_contains,
-        creation_time_after=creation_time_after,
-        creation_time_before=creation_time_before,
-        sort_by=sort_by,
-        sort_order=sort_order,
-        max_results=max_results,
-        next_token=next_token,
-    )
+    return platform.tuning.list_tuning_jobs(ctx, status_equals=status_equals, **listing.kwargs)
 
 
 @router.get(_PATH + "/{name}", response_model_by_alias=False)
