@@ -79,13 +79,13 @@ class Database:
         kwargs: dict[str, Any] = {"future": True}
         if self.is_sqlite:
             path = url.split("///", 1)[-1]
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
-            # A pool keeps connections (and their pragmas) across sessions: opening one costs
-            # milliseconds, which a crawl over 10k objects would pay per object.
-            kwargs["pool_size"] = 8
-            kwargs["max_overflow"] = 56
+                # A pool keeps connections (and their pragmas) across sessions: opening one
+                # costs milliseconds, which a crawl over 10k objects would pay per object.
+                kwargs["pool_size"] = 8
+                kwargs["max_overflow"] = 56
         else:
             kwargs["pool_pre_ping"] = True
         self.engine: Engine = create_engine(url, **kwargs)
