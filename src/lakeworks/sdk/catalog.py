@@ -36,6 +36,7 @@ from lakeworks.schemas.catalog import (
 )
 from lakeworks.schemas.common import Page
 from lakeworks.sdk._http import Transport, paginate, request_body
+from lakeworks.sdk.catalog_grants import Grants
 from lakeworks.sdk.waiters import poll_intervals
 
 __all__ = ["Catalog", "Crawlers", "Databases", "Partitions", "Tables"]
@@ -301,12 +302,14 @@ class Partitions:
 
 
 class Catalog:
-    """The data catalog: ``.databases``, ``.tables`` (and their versions), ``.partitions``."""
+    """The data catalog: ``.databases``, ``.tables`` (and their versions), ``.partitions``,
+    ``.grants`` (Lake Formation permissions)."""
 
     def __init__(self, transport: Transport) -> None:
         self.databases = Databases(transport)
         self.tables = Tables(transport)
         self.partitions = Partitions(transport)
+        self.grants = Grants(transport)
 
 
 class Crawlers:

@@ -20,6 +20,7 @@ import httpx
 from lakeworks.core.errors import ValidationError
 from lakeworks.schemas.common import Page
 from lakeworks.schemas.lake import BucketCreate, BucketInfo, ObjectInfo, ObjectListing
+from lakeworks.schemas.lake_select import SelectRequest, SelectResult
 from lakeworks.sdk._http import Transport, paginate, request_body
 
 __all__ = ["CHUNK_SIZE", "META_PREFIX", "Body", "Buckets", "Objects", "object_info_from_headers"]
@@ -40,13 +41,13 @@ def _bucket_path(bucket: str) -> str:
     return f"{_API}/{quote(bucket, safe='')}"
 
 
-def _object_path(bucket: str, key: str) -> str:
+def _object_path(bucket: str, key: str, resource: str = "objects") -> str:
     # Keys keep their slashes; everything else that is not URL-safe is percent-encoded. A "." or
     # ".." segment is encoded too: URL normalization would otherwise resolve it, silently
     # addressing another key (the server then judges the key it was really given).
     segments = (quote(part, safe="") for part in key.split("/"))
     encoded = "/".join(s.replace(".", "%2E") if s in (".", "..") else s for s in segments)
-    return f"{_bucket_path(bucket)}/objects/{encoded}"
+    return f"{_bucket_path(bucket)}/{resource}/{encoded}"
 
 
 def object_info_from_headers(bucket: str, key: str, headers: httpx.Headers) -> ObjectInfo:
@@ -74,11 +75,12 @@ def object_info_from_headers(bucket: str, key: str, headers: httpx.Headers) -> O
 
 class Buckets:
     """Buckets of the lake; ``.versioning``, ``.tags``, ``.encryption``, ``.policy`` and
-    ``.lifecycle`` configure one (:mod:`lakeworks.sdk.lake_config`)."""
+    ``.lifecycle`` configure one (:mod:`lakeworks.sdk.lake_config`); ``.notifications`` its
+    event targets and delivery history (:mod:`lakeworks.sdk.notifications`)."""
 
     def __init__(self, transport: Transport) -> None:
         # Imported here: lake_config builds on this module's paths.
-        from lakeworks.sdk import lake_config
+        from lakeworks.sdk import lake_config, notifications
 
         self._t = transport
         self.versioning = lake_config.Versioning(transport)
@@ -86,6 +88,7 @@ class Buckets:
         self.encryption = lake_config.Encryption(transport)
         self.policy = lake_config.Policy(transport)
         self.lifecycle = lake_config.Lifecycle(transport)
+        self.notifications = notifications.BucketNotifications(transport)
 
     def create(self, name: str, *, tags: Mapping[str, str] | None = None) -> BucketInfo:
         """Create a bucket.
@@ -245,6 +248,43 @@ class Objects:
     def delete(self, bucket: str, key: str) -> None:
         """Delete an object (deleting a missing key is not an error, as in S3)."""
         self._t.request("DELETE", _object_path(bucket, key))
+
+    def select(
+        self,
+        bucket: str,
+        key: str,
+        expression: str,
+        *,
+        input_serialization: Mapping[str, Any] | None = None,
+        output_serialization: Mapping[str, Any] | None = None,
+        scan_range: Mapping[str, int] | None = None,
+    ) -> SelectResult:
+        """Run S3 Select SQL over one object (S3's SelectObjectContent, buffered).
+
+        Example: ``c.objects.select("data", "people.csv", "SELECT s.name FROM S3Object s",
+        input_serialization={"csv": {"file_header_info": "USE"}})``.
+
+        Args:
+            input_serialization: ``{"csv": {...}}`` (the default, no header), ``{"json":
+                {"type": "LINES"}}`` or ``{"parquet": {}}``, plus ``compression_type``.
+            output_serialization: ``{"csv": {...}}`` (the default) or ``{"json": {}}``.
+            scan_range: ``{"start": …, "end": …}``: records that start in those bytes.
+
+        Returns:
+            The serialized records and the bytes scanned, processed and returned.
+
+        Raises:
+            ValidationError: A bad expression or serialization, with S3 Select's code.
+            AccessDenied, NotFound: As GetObject.
+        """
+        body = request_body(
+            SelectRequest,
+            expression=expression,
+            input_serialization=dict(input_serialization or {"csv": {}}),
+            output_serialization=dict(output_serialization or {"csv": {}}),
+            scan_range=dict(scan_range) if scan_range is not None else None,
+        )
+        return self._t.model(SelectResult, "POST", _object_path(bucket, key, "select"), json=body)
 
     def list(
         self,

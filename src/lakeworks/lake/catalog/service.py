@@ -22,6 +22,7 @@ from lakeworks.core.settings import Settings
 from lakeworks.db import Database as MetadataDatabase
 from lakeworks.lake.catalog import store
 from lakeworks.lake.catalog.expressions import parse_filter
+from lakeworks.lake.catalog.grants import TableGrants
 from lakeworks.lake.catalog.names import catalog_name, column_name
 from lakeworks.lake.catalog.store import (
     DatabaseRecord,
@@ -170,6 +171,7 @@ class CatalogService:
         self.db = db
         self.lake = lake
         self.catalog_id = settings.aws.account_id
+        self.grants = TableGrants(self)
         self.crawlers = CrawlerService(self)
         self.queries = QueryService(self)
         self.workgroups = self.queries.workgroups
@@ -281,6 +283,7 @@ class CatalogService:
         """
         ctx.require("write")
         key = catalog_name(name, "database")
+        self.grants.check_database(ctx, key, "ALTER")
         if catalog_name(spec.name, "database") != key:
             raise ValidationError(
                 f"Renaming database {key!r} to {spec.name!r} is not supported",
@@ -302,11 +305,13 @@ class CatalogService:
         """
         ctx.require("write")
         key = catalog_name(name, "database")
+        self.grants.check_database(ctx, key, "DROP")
         with self.db.session() as session:
             record = session.get(DatabaseRecord, key)
             if record is None:
                 raise no_database(key)
             session.delete(record)
+        self.grants.forget(key)
 
     # -- tables ----------------------------------------------------------------------------
 
@@ -368,6 +373,7 @@ class CatalogService:
         """
         ctx.require("read")
         record = self._require_table(database, name)
+        self.grants.check_table(ctx, record.database_name, record.name, "DESCRIBE")
         return self._table(record, record)
 
     def list_tables(
@@ -424,6 +430,7 @@ class CatalogService:
         ctx.require("write")
         spec = _check_table_input(spec)
         record = self._require_table(database, spec.name)
+        self.grants.check_table(ctx, record.database_name, record.name, "ALTER")
         body = spec.model_dump(mode="json", exclude={"name"})
         now = utcnow()
         with self.db.session() as session:
@@ -454,11 +461,13 @@ class CatalogService:
         """
         ctx.require("write")
         record = self._require_table(database, name)
+        self.grants.check_table(ctx, record.database_name, record.name, "DROP")
         with self.db.session() as session:
             current = session.get(TableRecord, (record.database_name, record.name))
             if current is None:
                 raise no_table(record.database_name, record.name)
             session.delete(current)
+        self.grants.forget(record.database_name, record.name)
 
     def get_table_versions(
         self,

@@ -333,6 +333,8 @@ class SqlEngine:
             record = self.catalog.table_record(database, name)
         except (NotFound, ValidationError):
             return  # not a catalog table: DuckDB reports it if it is nothing else either
+        # Lake Formation grants: every table read, views and the tables under them alike
+        self.catalog.grants.check_table(ctx, record.database_name, record.name, "SELECT")
         connection = prepared.connection
         prepared.tables.append(qualified)
         self._schema(connection, record.database_name)

@@ -20,6 +20,7 @@ __all__ = [
     "CrawlRecord",
     "CrawlerRecord",
     "DatabaseRecord",
+    "GrantRecord",
     "PartitionRecord",
     "QueryRecord",
     "TableRecord",
@@ -179,6 +180,25 @@ class QueryRecord(Base):
     columns: Mapped[list[Any]]
     #: ``csv`` (a header row comes first) or ``txt`` (rows only, as Athena writes DDL results).
     result_kind: Mapped[str] = mapped_column(String(8))
+
+
+class GrantRecord(Base):
+    """One Lake Formation permission of one principal on a database or table.
+
+    ``table_name`` is ``""`` for the database itself and ``"*"`` for every table in it (the
+    table wildcard). Grants are not foreign keys of tables: they are removed with their table
+    or database by the catalog service, and a grant on a table made later must not appear.
+    """
+
+    __tablename__ = "catalog_grants"
+
+    principal: Mapped[str] = mapped_column(String(128), primary_key=True)
+    database_name: Mapped[str] = mapped_column(String(NAME), primary_key=True, index=True)
+    table_name: Mapped[str] = mapped_column(String(NAME), primary_key=True)
+    permission: Mapped[str] = mapped_column(String(32), primary_key=True)
+    grantable: Mapped[bool]
+    updated_by: Mapped[str] = mapped_column(String(128))
+    update_time: Mapped[datetime]
 
 
 def list_databases(session: Session, after: str | None, limit: int) -> list[DatabaseRecord]:

@@ -15,6 +15,7 @@ from lakeworks.server.aws import (
     s3_notifications,
     s3_objects,
     s3_routing,
+    s3_select,
     s3_tagging,
     s3_versions,
 )
@@ -63,6 +64,7 @@ ACTIONS: dict[str, Handler] = {
     "PutBucketNotificationConfiguration": s3_notifications.put_bucket_notification,
     "PutBucketLifecycleConfiguration": s3_config.put_bucket_lifecycle,
     "DeleteBucketLifecycle": s3_config.delete_bucket_lifecycle,
+    "SelectObjectContent": s3_select.select_object_content,
 }
 
 SERVICE = AwsService(

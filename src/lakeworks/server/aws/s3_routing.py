@@ -51,7 +51,6 @@ UNSUPPORTED_SUBRESOURCES = frozenset(
         "requestPayment",
         "restore",
         "retention",
-        "select",
         "session",
         "torrent",
         "website",
@@ -250,6 +249,8 @@ def _object_action(request: AwsRequest, method: str) -> str:
             return "CreateMultipartUpload"
         if multipart:
             return "CompleteMultipartUpload"
+        if _has(request, "select"):
+            return "SelectObjectContent"
         raise Unsupported("This POST on an object is not implemented by Lakeworks")
     raise MethodNotAllowed(
         f"{method} is not allowed on an object; use GET, PUT, HEAD, DELETE or POST"

@@ -1,0 +1,1 @@
+"""Streaming ingestion (Kinesis Data Firehose compatible): delivery streams into the lake."""
