@@ -36,7 +36,7 @@ from lakeworks.etl.kind import EtlKind
 from lakeworks.jobs.service import JobService
 from lakeworks.lake.service import LakeService
 from lakeworks.schemas.etl import EtlJobCreate, EtlJobInfo, EtlRunInfo
-from lakeworks.schemas.jobs import JobCreate, StoppingCondition
+from lakeworks.schemas.jobs import JobCreate, JobLogs, StoppingCondition
 
 __all__ = ["ACTIVE_STATES", "EtlService", "RunListener"]
 
@@ -308,6 +308,25 @@ class EtlService:
                 .limit(max(1, min(limit, 200)))
             )
             return [_run_info(run) for run in runs]
+
+    def read_run_logs(
+        self, ctx: RequestContext, name: str, run_id: str, *, offset: int = 0, limit: int = 65536
+    ) -> JobLogs:
+        """A slice of a run's output (the script's stdout and stderr) from byte ``offset``.
+
+        Raises:
+            NotFound: No such run of job ``name``, or its output is gone.
+        """
+        ctx.require("read")
+        with self.db.session() as session:
+            run = session.get(store.EtlRunRecord, run_id)
+            if run is None or run.etl_job != name:
+                raise NotFound(
+                    f"Job run {run_id} of job {name} not found",
+                    aws_code="EntityNotFoundException",
+                )
+            job_name = run.job_name
+        return self.jobs.read_job_logs(ctx, job_name, offset=offset, limit=limit)
 
     def batch_stop_job_run(
         self, ctx: RequestContext, name: str, run_ids: list[str]

@@ -10,7 +10,9 @@ delivery queue, which retries a failed invocation twice with backoff, as Lambda 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
+import json
 import logging
 import shutil
 import tempfile
@@ -28,7 +30,7 @@ from lakeworks.core.settings import Settings
 from lakeworks.db import Database
 from lakeworks.functions import store
 from lakeworks.functions.packaging import check_zip, extract_zip
-from lakeworks.functions.runtime import InvocationResult, run_handler
+from lakeworks.functions.runtime import EnvironmentSpec, InvocationResult, Runtime
 from lakeworks.iam.service import IamService
 from lakeworks.lake.notifications.service import FUNCTION_ATTEMPTS, NotificationService
 from lakeworks.lake.service import LakeService
@@ -36,6 +38,7 @@ from lakeworks.schemas.functions import (
     FunctionCode,
     FunctionCreate,
     FunctionInfo,
+    InvocationInfo,
     InvocationOutcome,
     PermissionCreate,
 )
@@ -80,7 +83,12 @@ class FunctionService:
         self.lake = lake
         self.notifications = notifications
         self.root = settings.home / "functions"
+        self.runtime = Runtime(settings.functions.warm_seconds)
         notifications.register_target("function", self._deliver, self._check_exists)
+
+    def close(self) -> None:
+        """Stop the warm execution environments."""
+        self.runtime.close()
 
     def _arn(self, name: str) -> str:
         return arn(
@@ -200,7 +208,9 @@ class FunctionService:
         with self.db.session() as session:
             row = self._get(session, name)
             row.code_sha256, row.code_size, row.last_modified = digest, size, utcnow()
-            return _info(row)
+            info = _info(row)
+        self.runtime.retire(name)
+        return info
 
     def delete_function(self, ctx: RequestContext, name: str) -> None:
         """Delete a function and its code.
@@ -211,6 +221,7 @@ class FunctionService:
         ctx.require("write")
         with self.db.session() as session:
             session.delete(self._get(session, name))
+        self.runtime.retire(name)
         shutil.rmtree(self.root / name, ignore_errors=True)
 
     def add_permission(
@@ -276,7 +287,10 @@ class FunctionService:
         )
 
     def run(self, name: str, payload: Any) -> InvocationResult:
-        """Run one invocation now, in its own process with its own credentials.
+        """Run one invocation now, in a warm environment of the function's or a new one.
+
+        The environment is a process of the function's own with credentials of its own
+        (:mod:`lakeworks.functions.runtime`).
 
         Raises:
             NotFound: No such function.
@@ -285,32 +299,102 @@ class FunctionService:
             row = self._get(session, name)
             handler, timeout, memory = row.handler, row.timeout, row.memory_size
             env_vars, fn_arn = dict(row.environment), row.arn
+            code_sha256 = row.code_sha256
         request_id = str(uuid.uuid4())
-        principal = f"function/{name}/{request_id[:8]}"
-        creds = self.iam.create_job_credentials(principal, timeout + 60)
-        region = self.settings.aws.region
-        env = {
-            **{k: str(v) for k, v in env_vars.items()},
-            "AWS_LAMBDA_FUNCTION_NAME": name,
-            "AWS_LAMBDA_FUNCTION_TIMEOUT": str(timeout),
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory),
-            "LAKEWORKS_FUNCTION_ARN": fn_arn,
-            "LAKEWORKS_REQUEST_ID": request_id,
-            "AWS_REGION": region,
-            "AWS_DEFAULT_REGION": region,
-            "AWS_ACCESS_KEY_ID": creds.access_key_id,
-            "AWS_SECRET_ACCESS_KEY": creds.secret_access_key,
-            "AWS_ENDPOINT_URL": self.settings.public_url,
-            "LAKEWORKS_URL": self.settings.public_url,
-            "LAKEWORKS_TOKEN": creds.token,
-        }
-        try:
-            result = run_handler(self.root / name / "code", handler, payload, env, timeout)
-        finally:
-            self.iam.revoke_principal(principal)
+        key = json.dumps([name, code_sha256, handler, timeout, memory, env_vars], sort_keys=True)
+
+        def environment() -> EnvironmentSpec:
+            principal = f"function/{name}/{uuid.uuid4().hex[:8]}"
+            lifetime = int(self.settings.functions.warm_seconds) + timeout + 60
+            creds = self.iam.create_job_credentials(principal, lifetime)
+            region = self.settings.aws.region
+            env = {
+                **{k: str(v) for k, v in env_vars.items()},
+                "AWS_LAMBDA_FUNCTION_NAME": name,
+                "AWS_LAMBDA_FUNCTION_TIMEOUT": str(timeout),
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory),
+                "LAKEWORKS_FUNCTION_ARN": fn_arn,
+                "AWS_REGION": region,
+                "AWS_DEFAULT_REGION": region,
+                "AWS_ACCESS_KEY_ID": creds.access_key_id,
+                "AWS_SECRET_ACCESS_KEY": creds.secret_access_key,
+                "AWS_ENDPOINT_URL": self.settings.public_url,
+                "LAKEWORKS_URL": self.settings.public_url,
+                "LAKEWORKS_TOKEN": creds.token,
+            }
+            return EnvironmentSpec(
+                function=name,
+                key=key,
+                code_dir=self.root / name / "code",
+                handler=handler,
+                env=env,
+                release=lambda: self.iam.revoke_principal(principal),
+            )
+
+        started = utcnow()
+        result = self.runtime.invoke(
+            environment, key, payload, {"LAKEWORKS_REQUEST_ID": request_id}
+        )
+        error = result.payload if result.function_error and isinstance(result.payload, dict) else {}
         if result.function_error:
             log.info("function %s failed: %s", name, str(result.payload)[:500])
-        return result
+        with self.db.session() as session:
+            session.add(
+                store.InvocationRecord(
+                    request_id=request_id,
+                    function_name=name,
+                    start_time=started,
+                    end_time=utcnow(),
+                    error_type=str(error.get("errorType", "Unhandled"))[:128]
+                    if result.function_error
+                    else None,
+                    error_message=str(error.get("errorMessage", ""))[:4000] or None,
+                    log=result.log_tail,
+                )
+            )
+        return dataclasses.replace(result, request_id=request_id)
+
+    def list_invocations(
+        self, ctx: RequestContext, name: str, limit: int = 20
+    ) -> list[InvocationInfo]:
+        """A function's recent invocations with their output, newest first.
+
+        Raises:
+            NotFound: No such function.
+        """
+        ctx.require("read")
+        with self.db.session() as session:
+            self._get(session, name)
+            rows = session.scalars(
+                select(store.InvocationRecord)
+                .where(store.InvocationRecord.function_name == name)
+                .order_by(store.InvocationRecord.start_time.desc())
+                .limit(max(1, min(limit, 1000)))
+            )
+            return [
+                InvocationInfo(
+                    request_id=r.request_id,
+                    function_name=r.function_name,
+                    start_time=r.start_time,
+                    end_time=r.end_time,
+                    error_type=r.error_type,
+                    error_message=r.error_message,
+                    log=r.log,
+                )
+                for r in rows
+            ]
+
+    def invoke_for_trigger(self, name: str, payload: dict[str, Any]) -> str:
+        """Run one invocation for a trigger; its request id.
+
+        Raises:
+            FunctionError: The handler raised or timed out (the trigger retries the firing).
+        """
+        result = self.run(name, payload)
+        if result.function_error:
+            detail = result.payload.get("errorMessage", result.payload)
+            raise FunctionError(f"invocation {result.request_id} failed: {str(detail)[:1000]}")
+        return result.request_id
 
     # -- delivery queue hooks ----------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from lakeworks.db import Base
 
-__all__ = ["FunctionRecord"]
+__all__ = ["FunctionRecord", "InvocationRecord"]
 
 
 class FunctionRecord(Base):
@@ -34,3 +34,19 @@ class FunctionRecord(Base):
     principal: Mapped[str] = mapped_column(String(128))
     creation_time: Mapped[datetime]
     last_modified: Mapped[datetime]
+
+
+class InvocationRecord(Base):
+    """One invocation of a function: when, how it ended, and its output (CloudWatch Logs)."""
+
+    __tablename__ = "function_invocations"
+
+    request_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    function_name: Mapped[str] = mapped_column(String(64), index=True)
+    start_time: Mapped[datetime] = mapped_column(index=True)
+    end_time: Mapped[datetime]
+    #: None when the handler returned, else its error type.
+    error_type: Mapped[str | None] = mapped_column(String(128))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    #: The output (stdout and stderr), at most 64 KiB.
+    log: Mapped[str] = mapped_column(Text)

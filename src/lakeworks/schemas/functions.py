@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Base64Bytes, Field
 
 from lakeworks.schemas.common import RequestModel, ResponseModel
 
@@ -14,7 +14,11 @@ __all__ = [
     "FunctionCode",
     "FunctionCreate",
     "FunctionInfo",
+    "InvocationInfo",
     "InvocationOutcome",
+    "InvocationRequest",
+    "NativeFunctionCode",
+    "NativeFunctionCreate",
     "PermissionCreate",
 ]
 
@@ -86,3 +90,39 @@ class InvocationOutcome(ResponseModel):
     invocation_type: Literal["RequestResponse", "Event", "DryRun"] = "RequestResponse"
     delivery_id: str | None = None
     extra: dict[str, Any] = Field(default_factory=dict)
+
+
+class InvocationInfo(ResponseModel):
+    """One recorded invocation and its output."""
+
+    request_id: str
+    function_name: str
+    start_time: datetime
+    end_time: datetime
+    error_type: str | None = None
+    error_message: str | None = None
+    log: str = ""
+
+
+class NativeFunctionCode(FunctionCode):
+    """The code, through the native API: ``zip_file`` is base64 in JSON."""
+
+    zip_file: Base64Bytes | None = None
+
+
+class NativeFunctionCreate(FunctionCreate):
+    """Create a function through the native API (the zip as base64)."""
+
+    code: NativeFunctionCode
+
+    def to_create(self) -> FunctionCreate:
+        """The same request with the zip decoded, as the service takes it."""
+        code = self.code.model_dump(exclude={"zip_file"}) | {"zip_file": self.code.zip_file}
+        return FunctionCreate.model_validate(self.model_dump(exclude={"code"}) | {"code": code})
+
+
+class InvocationRequest(RequestModel):
+    """Invoke a function through the native API."""
+
+    payload: Any = None
+    invocation_type: Literal["RequestResponse", "Event", "DryRun"] = "RequestResponse"

@@ -12,6 +12,7 @@ from lakeworks.schemas.common import RequestModel, ResponseModel
 __all__ = [
     "EVENT_NAMES",
     "DeliveryInfo",
+    "DeliveryStatus",
     "FilterRule",
     "LambdaFunctionConfiguration",
     "NotificationConfiguration",
@@ -28,6 +29,9 @@ EVENT_NAMES = (
     "s3:ObjectRemoved:Delete",
     "s3:ObjectRemoved:DeleteMarkerCreated",
 )
+
+#: Where a delivery stands: queued or retrying, sent, or out of attempts.
+DeliveryStatus = Literal["Pending", "Delivered", "Failed"]
 
 
 class FilterRule(RequestModel):
@@ -71,7 +75,7 @@ class DeliveryInfo(ResponseModel):
     bucket: str | None
     target_type: str
     target: str
-    status: Literal["Pending", "Delivered", "Failed"]
+    status: DeliveryStatus
     attempts: int
     max_attempts: int
     next_attempt_time: datetime | None

@@ -14,11 +14,10 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import select
 
 from lakeworks.core.clock import utcnow
 from lakeworks.core.context import RequestContext
@@ -28,10 +27,12 @@ from lakeworks.db import Database
 from lakeworks.lake.events import ObjectEvent, check_events, check_filter, matches, s3_event
 from lakeworks.lake.notifications import store
 from lakeworks.lake.notifications.delivery import DeliveryWorker, Sender
+from lakeworks.lake.objects import decode_token, encode_token
 from lakeworks.lake.service import LakeService
-from lakeworks.schemas.notifications import DeliveryInfo, NotificationConfiguration
+from lakeworks.schemas.common import Page
+from lakeworks.schemas.notifications import DeliveryInfo, DeliveryStatus, NotificationConfiguration
 
-__all__ = ["NotificationService", "function_name_of"]
+__all__ = ["NotificationService", "check_webhook_url", "function_name_of"]
 
 log = logging.getLogger("lakeworks.lake.notifications")
 
@@ -40,6 +41,8 @@ WEBHOOK_ATTEMPTS = 4
 #: S3 → Lambda is an asynchronous invocation: the first try and two retries, as Lambda does.
 FUNCTION_ATTEMPTS = 3
 _WEBHOOK_TIMEOUT = 10.0
+#: The most deliveries one page of the history holds.
+_MAX_PAGE = 1000
 
 
 def function_name_of(arn_or_name: str) -> str:
@@ -101,9 +104,17 @@ class NotificationService:
     # -- configuration --------------------------------------------------------------------------
 
     def put_configuration(
-        self, ctx: RequestContext, bucket: str, config: NotificationConfiguration
+        self,
+        ctx: RequestContext,
+        bucket: str,
+        config: NotificationConfiguration,
+        *,
+        keep_webhooks: bool = False,
     ) -> None:
         """Replace ``bucket``'s notification configuration (an empty one removes it).
+
+        ``keep_webhooks`` keeps the webhook targets already set and ignores ``config``'s: S3's
+        PutBucketNotificationConfiguration cannot express them, so it must not erase them.
 
         Raises:
             NotFound: No such bucket, or a target function that does not exist.
@@ -120,10 +131,16 @@ class NotificationService:
                 raise ValidationError("Functions are not available on this server")
             checker(name)
         for hook in config.webhook_configurations:
+            check_webhook_url(hook.url)
             check_events(hook.events)
             check_filter(hook.filter_rules)
         with self.db.session() as session:
             row = session.get(store.NotificationConfigRecord, bucket)
+            if keep_webhooks:
+                kept = NotificationConfiguration.model_validate(row.config) if row else None
+                config = config.model_copy(
+                    update={"webhook_configurations": kept.webhook_configurations if kept else []}
+                )
             data = config.model_dump(mode="json")
             if row is None:
                 session.add(store.NotificationConfigRecord(bucket=bucket, config=data))
@@ -209,33 +226,96 @@ class NotificationService:
         *,
         bucket: str | None = None,
         target: str | None = None,
-        limit: int = 100,
-    ) -> list[DeliveryInfo]:
-        """Deliveries, newest first, of ``bucket``'s events or to ``target`` if given."""
+        status: DeliveryStatus | None = None,
+        max_results: int = 100,
+        next_token: str | None = None,
+    ) -> Page[DeliveryInfo]:
+        """One page of deliveries, newest first: ``bucket``'s events, to ``target``, in
+        ``status`` where given.
+
+        Args:
+            ctx: The caller.
+            bucket: Only deliveries of this bucket's events (its read access is checked).
+            target: Only deliveries to this URL or function name.
+            status: Only ``Pending``, ``Delivered`` or ``Failed`` deliveries.
+            max_results: Page size, 1 to 1000.
+            next_token: The previous page's ``next_token``.
+
+        Raises:
+            NotFound: No such bucket.
+            ValidationError: A bad page size or a token this service did not make.
+        """
+        ctx.require("read")
+        if not 1 <= max_results <= _MAX_PAGE:
+            raise ValidationError(f"max_results must be 1 to {_MAX_PAGE}, got {max_results}")
+        if bucket is not None:
+            self.lake.describe_bucket(ctx, bucket)
+        after = _decode_after(next_token) if next_token else None
+        with self.db.session() as session:
+            rows = store.find_deliveries(
+                session,
+                bucket=bucket,
+                target=target,
+                status=status,
+                after=after,
+                limit=max_results + 1,
+            )
+            items = [_info(row) for row in rows[:max_results]]
+        more = len(rows) > max_results
+        token = encode_token(_after_state(items[-1])) if more else None
+        return Page[DeliveryInfo](items=items, next_token=token)
+
+    def describe_delivery(
+        self, ctx: RequestContext, delivery_id: str, *, bucket: str | None = None
+    ) -> DeliveryInfo:
+        """One delivery (of ``bucket``'s events, when given).
+
+        Raises:
+            NotFound: No such delivery (of that bucket), or no such bucket.
+        """
         ctx.require("read")
         if bucket is not None:
             self.lake.describe_bucket(ctx, bucket)
-        query = select(store.DeliveryRecord).order_by(store.DeliveryRecord.creation_time.desc())
-        if bucket is not None:
-            query = query.where(store.DeliveryRecord.bucket == bucket)
-        if target is not None:
-            query = query.where(store.DeliveryRecord.target == target)
-        with self.db.session() as session:
-            rows = list(session.scalars(query.limit(max(1, min(limit, 1000)))))
-            return [_info(row) for row in rows]
-
-    def describe_delivery(self, ctx: RequestContext, delivery_id: str) -> DeliveryInfo:
-        """One delivery.
-
-        Raises:
-            NotFound: No such delivery.
-        """
-        ctx.require("read")
         with self.db.session() as session:
             row = session.get(store.DeliveryRecord, delivery_id)
-            if row is None:
-                raise NotFound(f"Delivery {delivery_id!r} does not exist")
+            if row is None or (bucket is not None and row.bucket != bucket):
+                where = f" of bucket {bucket!r}" if bucket is not None else ""
+                raise NotFound(f"Delivery {delivery_id!r}{where} does not exist")
             return _info(row)
+
+
+def _after_state(last: DeliveryInfo) -> dict[str, Any]:
+    return {"t": last.creation_time.isoformat(), "id": last.delivery_id}
+
+
+def _decode_after(token: str) -> tuple[datetime, str]:
+    state = decode_token(token, "id")
+    try:
+        return datetime.fromisoformat(str(state.get("t"))), str(state["id"])
+    except ValueError:
+        raise ValidationError(
+            "The next_token is not valid; pass back next_token from the previous page",
+            details={"field": "next_token"},
+        ) from None
+
+
+def check_webhook_url(url: str) -> None:
+    """Check that ``url`` is an absolute ``http(s)://`` URL with a host.
+
+    Raises:
+        ValidationError: It is not (the message says what is allowed).
+    """
+    try:
+        parsed = httpx.URL(url)
+        ok = parsed.scheme in ("http", "https") and bool(parsed.host)
+    except (httpx.InvalidURL, ValueError):
+        ok = False
+    if not ok or any(c.isspace() for c in url):
+        raise ValidationError(
+            f"Webhook URL {url!r} is not valid: give an absolute http:// or https:// URL with a "
+            "host, e.g. https://hooks.example.com/lake",
+            details={"url": url},
+        )
 
 
 def _info(row: store.DeliveryRecord) -> DeliveryInfo:

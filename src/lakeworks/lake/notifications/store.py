@@ -9,12 +9,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, String, Text, select
+from sqlalchemy import Integer, String, Text, and_, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from lakeworks.db import Base
 
-__all__ = ["DeliveryRecord", "NotificationConfigRecord", "due_deliveries"]
+__all__ = ["DeliveryRecord", "NotificationConfigRecord", "due_deliveries", "find_deliveries"]
 
 
 class NotificationConfigRecord(Base):
@@ -58,3 +58,37 @@ def due_deliveries(session: Session, now: datetime, limit: int) -> list[Delivery
         .limit(limit)
     )
     return list(session.scalars(query))
+
+
+def find_deliveries(
+    session: Session,
+    *,
+    bucket: str | None,
+    target: str | None,
+    status: str | None,
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> list[DeliveryRecord]:
+    """Deliveries newest first (by creation time, then id), filtered; ``after`` is the
+    ``(creation_time, delivery_id)`` of the last row of the previous page (keyset paging, so
+    rows queued meanwhile neither repeat nor shift a page)."""
+    query = select(DeliveryRecord).order_by(
+        DeliveryRecord.creation_time.desc(), DeliveryRecord.delivery_id.desc()
+    )
+    if bucket is not None:
+        query = query.where(DeliveryRecord.bucket == bucket)
+    if target is not None:
+        query = query.where(DeliveryRecord.target == target)
+    if status is not None:
+        query = query.where(DeliveryRecord.status == status)
+    if after is not None:
+        time, delivery_id = after
+        query = query.where(
+            or_(
+                DeliveryRecord.creation_time < time,
+                and_(
+                    DeliveryRecord.creation_time == time, DeliveryRecord.delivery_id < delivery_id
+                ),
+            )
+        )
+    return list(session.scalars(query.limit(limit)))

@@ -28,7 +28,7 @@ from lakeworks.schemas.catalog import (
     from_aws,
     to_aws,
 )
-from lakeworks.server.aws import glue_jobs
+from lakeworks.server.aws import glue_jobs, glue_triggers
 from lakeworks.server.aws.service import AwsCall, AwsService
 
 __all__ = ["SERVICE", "aws_input", "aws_int", "aws_str"]
@@ -469,5 +469,6 @@ SERVICE = AwsService(
         "GetCrawlerMetrics": get_crawler_metrics,
         "ListCrawls": list_crawls,
         **glue_jobs.ACTIONS,
+        **glue_triggers.ACTIONS,
     },
 )

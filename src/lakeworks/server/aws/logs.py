@@ -1,4 +1,7 @@
-"""CloudWatch Logs (JSON 1.1, ``Logs_20140328``): the training jobs' log group, read only.
+"""CloudWatch Logs (JSON 1.1, ``Logs_20140328``): training jobs', functions' and Glue runs' logs.
+
+Functions' groups (``/aws/lambda/<name>``) and Glue's (``/aws-glue/python-jobs/output``) are
+served by :mod:`lakeworks.server.aws.logs_text`; the rest of this docstring is about training.
 
 Enough of CloudWatch Logs for the SageMaker SDK's ``logs_for_job`` (what ``Estimator.fit()``
 streams by default) and for ``aws logs get-log-events``/``filter-log-events``: log group
@@ -13,6 +16,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 
 from lakeworks.core.errors import ValidationError
+from lakeworks.server.aws import logs_text
 from lakeworks.server.aws.service import AwsCall, AwsService
 
 __all__ = ["SERVICE"]
@@ -56,13 +60,25 @@ async def describe_log_groups(call: AwsCall) -> dict[str, Any]:
     """DescribeLogGroups: the training jobs' group (if it matches the prefix)."""
     prefix = _str(call.params, "logGroupNamePrefix")
     groups = await run_in_threadpool(call.platform.training.describe_log_groups, call.ctx, prefix)
-    return {"logGroups": groups}
+    more = await run_in_threadpool(logs_text.groups, call.platform, call.ctx, prefix)
+    return {"logGroups": sorted(groups + more, key=lambda g: str(g["logGroupName"]))}
 
 
 async def describe_log_streams(call: AwsCall) -> dict[str, Any]:
     """DescribeLogStreams: one stream per training job that has logged."""
     params = call.params
     group = _required(params, "logGroupName")
+    if logs_text.owns(group):
+        return await run_in_threadpool(
+            lambda: logs_text.describe(
+                call.platform,
+                call.ctx,
+                group,
+                prefix=_str(params, "logStreamNamePrefix"),
+                descending=_bool(params, "descending", False),
+                limit=_int(params, "limit"),
+            )
+        )
     return await run_in_threadpool(
         lambda: call.platform.training.describe_log_streams(
             call.ctx,
@@ -81,6 +97,18 @@ async def get_log_events(call: AwsCall) -> dict[str, Any]:
     params = call.params
     group = _required(params, "logGroupName")
     stream = _required(params, "logStreamName")
+    if logs_text.owns(group):
+        return await run_in_threadpool(
+            lambda: logs_text.events(
+                call.platform,
+                call.ctx,
+                group,
+                stream,
+                next_token=_str(params, "nextToken"),
+                limit=_int(params, "limit"),
+                start_from_head=_bool(params, "startFromHead", False),
+            )
+        )
     return await run_in_threadpool(
         lambda: call.platform.training.get_log_events(
             call.ctx,
@@ -105,6 +133,20 @@ async def filter_log_events(call: AwsCall) -> dict[str, Any]:
     ):
         raise ValidationError(
             "logStreamNames must be a list of strings", aws_code="InvalidParameterException"
+        )
+    if logs_text.owns(group):
+        return await run_in_threadpool(
+            lambda: logs_text.filter_events(
+                call.platform,
+                call.ctx,
+                group,
+                stream_names=names,
+                stream_prefix=_str(params, "logStreamNamePrefix"),
+                filter_pattern=_str(params, "filterPattern"),
+                start_time=_int(params, "startTime"),
+                end_time=_int(params, "endTime"),
+                limit=_int(params, "limit"),
+            )
         )
     return await run_in_threadpool(
         lambda: call.platform.training.filter_log_events(

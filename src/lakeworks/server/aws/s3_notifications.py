@@ -78,10 +78,14 @@ def parse_notification(body: bytes) -> NotificationConfiguration:
 
 
 async def put_bucket_notification(call: AwsCall) -> Response:
-    """PutBucketNotificationConfiguration (replaces the whole configuration)."""
+    """PutBucketNotificationConfiguration: replaces the function targets, keeps native webhooks."""
     bucket = bucket_of(call)
     config = parse_notification(await call.payload.read_all(call.settings.server.max_body_bytes))
-    await run_in_threadpool(call.platform.notifications.put_configuration, call.ctx, bucket, config)
+    await run_in_threadpool(
+        lambda: call.platform.notifications.put_configuration(
+            call.ctx, bucket, config, keep_webhooks=True
+        )
+    )
     return Response(status_code=200)
 
 
