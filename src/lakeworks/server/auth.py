@@ -35,6 +35,10 @@ async def authenticated(request: Request) -> RequestContext:
             "This route needs credentials: send 'Authorization: Bearer <token>' "
             "(see 'lakeworks env' or <home>/credentials.json)"
         )
-    ctx = await run_in_threadpool(platform_of(request).iam.authenticate_token, token.strip())
+    iam = platform_of(request).iam
+    # A token verified a moment ago needs no database, so no thread hop either.
+    ctx = iam.cached_token_context(token.strip())
+    if ctx is None:
+        ctx = await run_in_threadpool(iam.authenticate_token, token.strip())
     request.state.request_id = ctx.request_id
     return ctx

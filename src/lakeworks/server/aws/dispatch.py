@@ -64,7 +64,7 @@ class AwsFrontDoor:
             info = sigv4.parse_signature(request.parts(), request.query)
             legacy = sigv2.parse_v2(request.query) if info is None else None
             signing_name = info.credential.service if info else ("s3" if legacy else None)
-            service = self.registry.resolve(request.target, signing_name)
+            service = self.registry.resolve(request.target, signing_name, request.raw_path)
             if service is not None:
                 protocol = PROTOCOLS[service.protocol]
             if info is not None:

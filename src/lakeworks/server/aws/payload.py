@@ -56,7 +56,8 @@ class Payload:
         request: The request whose body this is.
         payload_hash: The value the signature covered (hex SHA-256 or a special value).
         signer: Key and seed signature, for signed aws-chunked bodies.
-        buffered: The body, when it was read already to compute its hash.
+        buffered: The body, when it was read already to compute its hash (``payload_hash``,
+            which is then not computed again).
     """
 
     def __init__(
@@ -134,7 +135,9 @@ class Payload:
         if declared is not None and declared > limit:
             raise _too_large(limit)
         checksums = self._header_checksums() if header_checksums else {}
-        body_hash = hashlib.sha256() if _HEX_SHA256.fullmatch(self.payload_hash) else None
+        # A buffered body's hash was computed from these very bytes to check the signature.
+        hashed = self.buffered is not None or not _HEX_SHA256.fullmatch(self.payload_hash)
+        body_hash = None if hashed else hashlib.sha256()
         decoder: AwsChunkedDecoder | None = None
         if self.streaming:
             unsigned = self.payload_hash == sigv4.STREAMING_UNSIGNED_TRAILER

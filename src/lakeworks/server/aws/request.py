@@ -97,13 +97,17 @@ class AwsRequest:
             for k, v in self.scope.get("headers", [])
         )
 
+    @cached_property
+    def _first_values(self) -> dict[str, str]:
+        # The dispatcher, the signature check and handlers ask for a dozen headers per request.
+        found: dict[str, str] = {}
+        for key, value in self.headers:
+            found.setdefault(key, value)
+        return found
+
     def header(self, name: str, default: str | None = None) -> str | None:
         """The first value of header ``name`` (any case), or ``default``."""
-        wanted = name.lower()
-        for key, value in self.headers:
-            if key == wanted:
-                return value
-        return default
+        return self._first_values.get(name.lower(), default)
 
     def headers_with_prefix(self, prefix: str) -> dict[str, str]:
         """Headers whose lower-case name starts with ``prefix``, prefix removed."""
@@ -156,9 +160,13 @@ class AwsRequest:
         length = self.header("content-length")
         return length is not None and length.strip() not in ("", "0")
 
+    @cached_property
+    def _parts(self) -> RequestParts:
+        return RequestParts(self.method, self.raw_path, self.raw_query, self.headers)
+
     def parts(self) -> RequestParts:
         """What SigV4 needs of this request."""
-        return RequestParts(self.method, self.raw_path, self.raw_query, self.headers)
+        return self._parts
 
     def form(self, body: bytes) -> dict[str, str]:
         """Parameters of an ``application/x-www-form-urlencoded`` body, then the query's.

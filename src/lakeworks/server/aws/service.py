@@ -103,6 +103,9 @@ class AwsService:
         xml_namespace: Query only: the namespace of the response document.
         resolve: REST protocols only: the action a request names (method, host, path, query),
             or raises the protocol's unknown-operation error.
+        path_prefixes: REST protocols only: the paths this service claims from another that
+            signs with the same name (Feature Store Runtime's ``/FeatureGroup/`` beside
+            SageMaker Runtime); empty for the service that takes the rest.
     """
 
     name: str
@@ -113,6 +116,7 @@ class AwsService:
     json_version: str = "1.1"
     xml_namespace: str = ""
     resolve: Callable[[AwsRequest, Settings], str] | None = None
+    path_prefixes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.protocol == "json" and not self.target_prefix:
@@ -127,7 +131,7 @@ class ServiceRegistry:
     JSON 1.x requests name their service in ``X-Amz-Target``; every other request by the service
     in its SigV4 credential scope. Two services may share a signing name only if one of them is
     addressed by target (SageMaker's JSON API and its REST-JSON runtime both sign as
-    ``sagemaker``).
+    ``sagemaker``), or claims its own path prefixes (``AwsService.path_prefixes``).
 
     Args:
         services: The services, each listed once.
@@ -141,12 +145,16 @@ class ServiceRegistry:
     def __init__(self, services: Iterable[AwsService], *, default: str = "s3") -> None:
         self.by_target: dict[str, AwsService] = {}
         self.by_signing_name: dict[str, AwsService] = {}
+        self.by_path: list[tuple[str, str, AwsService]] = []
         self.services = tuple(services)
         for service in self.services:
             if service.target_prefix is not None:
                 if service.target_prefix in self.by_target:
                     raise ValueError(f"two services use target prefix {service.target_prefix}")
                 self.by_target[service.target_prefix] = service
+            elif service.path_prefixes:
+                for prefix in service.path_prefixes:
+                    self.by_path.append((service.signing_name, prefix, service))
             else:
                 if service.signing_name in self.by_signing_name:
                     raise ValueError(f"two services use signing name {service.signing_name}")
@@ -158,11 +166,16 @@ class ServiceRegistry:
         """The names of the services spoken, sorted."""
         return sorted(s.name for s in self.services)
 
-    def resolve(self, target: str | None, signing_name: str | None) -> AwsService | None:
-        """The service addressed by ``X-Amz-Target`` or the signing name, or ``None``."""
+    def resolve(
+        self, target: str | None, signing_name: str | None, path: str = ""
+    ) -> AwsService | None:
+        """The service addressed by ``X-Amz-Target``, or the signing name and path, or ``None``."""
         if target:
             prefix = target.rsplit(".", 1)[0]
             return self.by_target.get(prefix)
         if signing_name:
+            for name, start, service in self.by_path:
+                if name == signing_name and (path == start.rstrip("/") or path.startswith(start)):
+                    return service
             return self.by_signing_name.get(signing_name)
         return self.default

@@ -12,6 +12,7 @@ repeated slashes) and URI-encodes it once more, as botocore's ``SigV4Auth`` does
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -98,10 +99,10 @@ class SignatureInfo:
     presigned: bool = False
     expires: int | None = None
 
-    @property
+    @functools.cached_property
     def time(self) -> datetime:
         """The signing time as an aware UTC datetime."""
-        return datetime.strptime(self.timestamp, _TIMESTAMP).replace(tzinfo=UTC)
+        return _timestamp_time(self.timestamp)
 
 
 @dataclass(frozen=True)
@@ -164,11 +165,28 @@ def _parse_signature_value(value: str, presigned: bool) -> str:
     return value
 
 
+def _timestamp_time(value: str) -> datetime:
+    """``YYYYMMDDTHHMMSSZ`` as an aware UTC datetime (``strptime`` costs several times more).
+
+    Raises:
+        ValueError: Not of that form, or not a real date and time.
+    """
+    if not _TIMESTAMP_RE.fullmatch(value):
+        raise ValueError(value)
+    return datetime(
+        int(value[0:4]),
+        int(value[4:6]),
+        int(value[6:8]),
+        int(value[9:11]),
+        int(value[11:13]),
+        int(value[13:15]),
+        tzinfo=UTC,
+    )
+
+
 def _checked_timestamp(value: str, presigned: bool) -> str:
     try:
-        if not _TIMESTAMP_RE.fullmatch(value):
-            raise ValueError(value)
-        datetime.strptime(value, _TIMESTAMP)
+        _timestamp_time(value)
     except ValueError:
         raise _malformed(
             f"Malformed X-Amz-Date {value!r}: expected YYYYMMDDTHHMMSSZ", presigned
@@ -355,11 +373,12 @@ def canonical_headers(parts: RequestParts, signed_headers: tuple[str, ...]) -> s
 
     Repeated headers join with ``,``; values are trimmed and inner runs of spaces collapse.
     """
-    lines = []
-    for name in sorted(set(signed_headers)):
-        values = [" ".join(v.split()) for k, v in parts.headers if k == name]
-        lines.append(f"{name}:{','.join(values)}\n")
-    return "".join(lines)
+    wanted = set(signed_headers)
+    values: dict[str, list[str]] = {name: [] for name in wanted}
+    for key, value in parts.headers:
+        if key in wanted:
+            values[key].append(" ".join(value.split()))
+    return "".join(f"{name}:{','.join(values[name])}\n" for name in sorted(wanted))
 
 
 def canonical_request(
@@ -393,8 +412,14 @@ def _hmac(key: bytes, message: str) -> bytes:
     return hmac.new(key, message.encode("utf-8"), hashlib.sha256).digest()
 
 
+@functools.lru_cache(maxsize=1024)
 def signing_key(secret: str, credential: Credential) -> bytes:
-    """Derive the signing key: HMAC chain over date, region, service and ``aws4_request``."""
+    """Derive the signing key: HMAC chain over date, region, service and ``aws4_request``.
+
+    The key depends only on its arguments and changes once a day, so recent derivations are
+    kept: every request of a client reuses the same one. A cached key is reached only through
+    the secret it came from, which a revoked or expired key no longer hands out.
+    """
     key = _hmac(f"AWS4{secret}".encode(), credential.date)
     key = _hmac(key, credential.region)
     key = _hmac(key, credential.service)
