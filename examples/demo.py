@@ -7,10 +7,14 @@ Run it with ``scripts/demo``. It starts (or reuses) the local server under ``$LA
 2. the same lake through boto3, unchanged AWS code pointed at Lakeworks;
 3. a script job that reads its input channel, writes a model and logs, run in the
    SageMaker container layout, and its logs and artifact;
-4. a crawler catalogs the raw data and SQL answers a question about it;
+4. a crawler catalogs the raw data and SQL answers a question about it; a Firehose stream
+   delivers records into the lake and SQL queries them too;
 5. a profile job reports on the raw data and the book's wine recipe engineers its features;
+   a raw CSV uploaded under glue-in/ fires a notification, a function starts a Glue job and the
+   job writes glue-out/wine_scaled.csv (the book's chapter 4, through boto3);
 6. the built-in XGBoost algorithm trains and tunes through the SageMaker API (boto3, unchanged);
-7. the trained model is deployed to an endpoint and invoked with CSV.
+7. the trained model is deployed to an endpoint and invoked with CSV;
+8. a batch transform job scores a CSV object with the same model and writes test.csv.out.
 
 Each capability that lands joins this walk.
 """
@@ -99,6 +103,107 @@ def wait_for(describe: Any, field: str, done: set[str], timeout: float = 300) ->
         time.sleep(0.5)
 
 
+GLUE_SCALE_SCRIPT = """
+import io, sys
+import boto3, pandas as pd
+from awsglue.utils import getResolvedOptions
+
+args = getResolvedOptions(sys.argv, ["s3_input_dataset", "s3_output_key"])
+bucket, _, key = args["s3_input_dataset"][len("s3://"):].partition("/")
+s3 = boto3.client("s3")
+frame = pd.read_csv(io.BytesIO(s3.get_object(Bucket=bucket, Key=key)["Body"].read()))
+numeric = frame.select_dtypes("number").columns
+span = frame[numeric].max() - frame[numeric].min()
+frame[numeric] = (frame[numeric] - frame[numeric].min()) / span
+s3.put_object(Bucket=bucket, Key=args["s3_output_key"], Body=frame.to_csv(index=False).encode())
+print("scaled", len(frame), "rows")
+"""
+
+START_GLUE_HANDLER = """
+import urllib.parse
+import boto3
+
+def lambda_handler(event, context):
+    record = event["Records"][0]
+    key = urllib.parse.unquote_plus(record["s3"]["object"]["key"])
+    uri = f"s3://{record['s3']['bucket']['name']}/{key}"
+    run = boto3.client("glue").start_job_run(
+        JobName="demo-scale-wine", Arguments={"--s3_input_dataset": uri}
+    )
+    return {"JobRunId": run["JobRunId"]}
+"""
+
+
+def triggered_pipeline(env: dict[str, str], bucket: str, data: bytes) -> None:
+    """Chapter 4: raw CSV under glue-in/ → S3 notification → function → Glue job → glue-out/."""
+    import zipfile
+
+    from botocore.exceptions import ClientError
+
+    aws = {
+        "endpoint_url": env["AWS_ENDPOINT_URL"],
+        "aws_access_key_id": env["AWS_ACCESS_KEY_ID"],
+        "aws_secret_access_key": env["AWS_SECRET_ACCESS_KEY"],
+        "region_name": env["AWS_DEFAULT_REGION"],
+    }
+    s3, glue, lam = (boto3.client(name, **aws) for name in ("s3", "glue", "lambda"))
+    s3.put_object(Bucket=bucket, Key="scripts/scale_wine.py", Body=GLUE_SCALE_SCRIPT.encode())
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("app.py", START_GLUE_HANDLER)
+    exists = ("AlreadyExistsException", "ResourceConflictException")
+    creations = (
+        lambda: glue.create_job(
+            Name="demo-scale-wine",
+            Role="arn:aws:iam::000000000000:role/glue",
+            Command={
+                "Name": "pythonshell",
+                "ScriptLocation": f"s3://{bucket}/scripts/scale_wine.py",
+            },
+            DefaultArguments={"--s3_output_key": "glue-out/wine_scaled.csv"},
+        ),
+        lambda: lam.create_function(
+            FunctionName="demo-start-glue",
+            Runtime="python3.11",
+            Role="arn:aws:iam::000000000000:role/lambda",
+            Handler="app.lambda_handler",
+            Code={"ZipFile": code.getvalue()},
+            Timeout=60,
+        ),
+    )
+    for create in creations:
+        try:
+            create()
+        except ClientError as exc:  # a second run of the demo finds them
+            if exc.response["Error"]["Code"] not in exists:
+                raise
+    arn = lam.get_function(FunctionName="demo-start-glue")["Configuration"]["FunctionArn"]
+    s3.put_bucket_notification_configuration(
+        Bucket=bucket,
+        NotificationConfiguration={
+            "LambdaFunctionConfigurations": [
+                {
+                    "LambdaFunctionArn": arn,
+                    "Events": ["s3:ObjectCreated:*"],
+                    "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "glue-in/"}]}},
+                }
+            ]
+        },
+    )
+    before = {r["Id"] for r in glue.get_job_runs(JobName="demo-scale-wine")["JobRuns"]}
+    s3.put_object(Bucket=bucket, Key="glue-in/wine.csv", Body=data)
+    print(f"  uploaded s3://{bucket}/glue-in/wine.csv; the notification invokes demo-start-glue")
+    for _ in range(600):
+        runs = glue.get_job_runs(JobName="demo-scale-wine")["JobRuns"]
+        new = [r for r in runs if r["Id"] not in before]
+        if new and new[0]["JobRunState"] not in ("STARTING", "RUNNING", "STOPPING"):
+            break
+        time.sleep(0.5)
+    print(f"  Glue run {new[0]['Id']}: {new[0]['JobRunState']} {new[0].get('ErrorMessage', '')}")
+    head = s3.get_object(Bucket=bucket, Key="glue-out/wine_scaled.csv")["Body"].read()
+    print(f"  s3://{bucket}/glue-out/wine_scaled.csv: {len(head.splitlines()) - 1} scaled rows")
+
+
 def main() -> None:
     client = lakeworks.Client()  # LAKEWORKS_URL, or the local server (started if needed)
     print(f"Lakeworks {lakeworks.__version__} at {client.url} as {client.whoami().principal}")
@@ -172,6 +277,47 @@ def main() -> None:
     for line in answer.to_string(index=False).splitlines():
         print(f"  {line}")
 
+    step("4b. Stream records into the lake with a Firehose delivery stream (boto3)")
+    firehose = boto3.client(
+        "firehose",
+        endpoint_url=env["AWS_ENDPOINT_URL"],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        region_name=env["AWS_DEFAULT_REGION"],
+    )
+    if "demo-reviews" not in firehose.list_delivery_streams()["DeliveryStreamNames"]:
+        firehose.create_delivery_stream(
+            DeliveryStreamName="demo-reviews",
+            ExtendedS3DestinationConfiguration={
+                "RoleARN": "arn:aws:iam::000000000000:role/demo",
+                "BucketARN": f"arn:aws:s3:::{bucket}",
+                "Prefix": "stream/reviews/",
+                "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 0},
+            },
+        )
+    wines = pd.read_csv(io.BytesIO(data)).head(300)
+    lines = [row.to_json().encode() + b"\n" for _, row in wines[["country", "price"]].iterrows()]
+    firehose.put_record_batch(
+        DeliveryStreamName="demo-reviews", Records=[{"Data": line} for line in lines]
+    )
+    deadline = time.time() + 60
+    while sum(
+        o["Size"]
+        for o in s3.list_objects_v2(Bucket=bucket, Prefix="stream/reviews/").get("Contents", [])
+    ) < sum(map(len, lines)):
+        assert time.time() < deadline, "the stream did not deliver in 60 s"
+        time.sleep(0.5)
+    print(f"  {len(lines)} records acknowledged and delivered under s3://{bucket}/stream/reviews/")
+    crawler = f"demo-stream-crawler-{int(time.time())}"
+    client.crawlers.create(crawler, database_name="demo", targets=[f"s3://{bucket}/stream/"])
+    client.crawlers.start(crawler)
+    client.crawlers.wait(crawler)
+    streamed = client.sql_frame(
+        "SELECT count(*) AS records, count(DISTINCT country) AS countries FROM reviews",
+        database="demo",
+    )
+    print(f"  SQL over the streamed table demo.reviews: {streamed.to_dict('records')[0]}")
+
     step("5. Profile the raw data and engineer features with the wine recipe")
     profile = client.processing_jobs.wait(
         client.profiles.create(f"s3://{bucket}/datasets/wine/wine.csv").processing_job_name
@@ -185,6 +331,9 @@ def main() -> None:
         ).processing_job_name
     )
     print(f"  recipe fit job {fit.processing_job_status}; outputs: {fit.outputs}")
+
+    step("5b. The triggered pipeline: upload → notification → function → Glue job (chapter 4)")
+    triggered_pipeline(env, bucket, data)
 
     step("6. Train and tune the built-in XGBoost through the SageMaker API (boto3)")
     frame = pd.read_csv(io.BytesIO(data)).dropna(subset=["price", "points"])
@@ -325,6 +474,33 @@ def main() -> None:
     prices = ", ".join(f"{float(v):.2f}" for v in answer_text.split(",") if v.strip())
     print(f"  predicted prices (92-pt US, 92-pt French, 95-pt Italian wine): {prices}")
     sm.delete_endpoint(EndpointName=endpoint)
+
+    step("8. Score a file with a batch transform job")
+    s3.put_object(Bucket=bucket, Key="batch/test.csv", Body=rows.encode())
+    job = f"demo-transform-{stamp}"
+    sm.create_transform_job(
+        TransformJobName=job,
+        ModelName=model,
+        TransformInput={
+            "DataSource": {
+                "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{bucket}/batch/"}
+            },
+            "ContentType": "text/csv",
+            "SplitType": "Line",
+        },
+        TransformOutput={"S3OutputPath": f"s3://{bucket}/batch-out/{job}", "AssembleWith": "Line"},
+        TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1},
+    )
+    done = wait_for(
+        lambda: sm.describe_transform_job(TransformJobName=job),
+        "TransformJobStatus",
+        {"Completed", "Failed", "Stopped"},
+    )
+    print(f"  transform job {job}: {done['TransformJobStatus']} {done.get('FailureReason', '')}")
+    if done["TransformJobStatus"] == "Completed":
+        out = s3.get_object(Bucket=bucket, Key=f"batch-out/{job}/test.csv.out")["Body"].read()
+        scored = ", ".join(f"{float(v):.2f}" for v in out.decode().split())
+        print(f"  s3://{bucket}/batch-out/{job}/test.csv.out: {scored}")
     print("\nDone. Stop the server with: .venv/bin/lakeworks server stop")
 
 

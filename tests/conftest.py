@@ -32,9 +32,12 @@ def _pg_unavailable(reason: str) -> None:
     pytest.skip(f"no PostgreSQL at {PG_ADMIN_URL}: {reason}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def postgres_url() -> Iterator[str]:
-    """A SQLAlchemy URL of a fresh, empty PostgreSQL database, dropped after the session."""
+    """A SQLAlchemy URL of a fresh, empty PostgreSQL database of the test's own, dropped after.
+
+    One per test: servers on a shared database would share (and fight over) its bootstrap admin.
+    """
     try:
         import psycopg
     except ImportError as exc:  # pragma: no cover - dev extra missing

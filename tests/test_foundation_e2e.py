@@ -146,3 +146,4 @@ def test_demo_runs_end_to_end(home: Path) -> None:
     assert "tuning demo-tune-" in ran.stdout
     assert ": InService" in ran.stdout
     assert "predicted prices" in ran.stdout
+    assert "/test.csv.out: " in ran.stdout  # the batch transform step scored the file

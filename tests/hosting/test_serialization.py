@@ -156,3 +156,13 @@ def test_default_array_encodings() -> None:
     assert np.load(io.BytesIO(encode_array(np.arange(3), NPY))).tolist() == [0, 1, 2]
     with pytest.raises(UnsupportedMediaType):
         encode_array([1], "text/html")
+
+
+def test_big_csv_bodies_read_the_same_through_the_bulk_reader() -> None:
+    rows = np.round(np.random.default_rng(2).random((200, 3)), 5)
+    body = "\n".join(",".join(map(str, r)) for r in rows).encode()
+    np.testing.assert_array_equal(decode_csv(body), rows)
+    with_gap = body + b"\n1,,3"
+    assert np.isnan(decode_csv(with_gap)[-1, 1])
+    with pytest.raises(ValidationError, match="CSV row 201, column 2: 'x' is not a number"):
+        decode_csv(body + b"\n1,x,3")

@@ -18,16 +18,20 @@ from lakeworks.cli import (
     catalog,
     config,
     env,
+    functions,
+    hosting,
     iam,
     jobs,
     lake,
     lake_config,
+    notifications,
     processing,
     profile,
     recipes,
     server,
     sql,
     training,
+    triggers,
 )
 from lakeworks.cli.output import print_error
 from lakeworks.core.errors import LakeworksError
@@ -83,6 +87,12 @@ app.command("sql")(sql.sql)
 app.add_typer(training.training_app, name="training")
 app.add_typer(training.tuning_app, name="tuning")
 jobs.app.command("metrics")(training.metrics)
+app.add_typer(functions.functions_app, name="functions")
+app.add_typer(functions.etl_app, name="etl-jobs")
+app.add_typer(triggers.app, name="triggers")
+app.add_typer(hosting.models_app, name="models")
+app.add_typer(hosting.endpoints_app, name="endpoints")
+lake.app.add_typer(notifications.notifications_app, name="notifications")
 
 
 def _version(value: bool) -> None:

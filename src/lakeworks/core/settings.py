@@ -26,6 +26,7 @@ __all__ = [
     "AuthSettings",
     "AwsSettings",
     "DatabaseSettings",
+    "FeatureStoreSettings",
     "HostingSettings",
     "JobsSettings",
     "ServerSettings",
@@ -143,6 +144,60 @@ class HostingSettings(_Section):
     capture_flush_seconds: float = Field(
         5.0, gt=0, description="How often captured requests are written to the lake."
     )
+    serverless_idle_seconds: float = Field(
+        300.0,
+        gt=0,
+        description="How long a serverless variant stays warm without invocations before its "
+        "instances stop (the next invocation cold-starts one).",
+    )
+    async_max_concurrent_invocations: int = Field(
+        4,
+        ge=1,
+        description="Async invocations run at once per instance when the endpoint config's "
+        "ClientConfig.MaxConcurrentInvocationsPerInstance is not set.",
+    )
+    autoscaling_interval_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="How often autoscaling samples the variants' metrics and applies the "
+        "scaling policies.",
+    )
+    autoscaling_window_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="How many seconds of metric samples an autoscaling decision looks at (AWS: "
+        "one-minute datapoints).",
+    )
+
+
+class FeatureStoreSettings(_Section):
+    """The feature store."""
+
+    offline_flush_seconds: float = Field(
+        5.0,
+        gt=0,
+        description="How often buffered feature records are written to the offline store.",
+    )
+    offline_flush_rows: int = Field(
+        50_000, ge=1, description="Buffered feature records that trigger an offline flush sooner."
+    )
+    group_cache_seconds: float = Field(
+        1.0,
+        ge=0,
+        description="How long a feature group's definition is reused by record reads and writes "
+        "without a database lookup (0: always look up). Changes on this server apply at once.",
+    )
+
+
+class FunctionsSettings(_Section):
+    """Functions (Lambda-compatible)."""
+
+    warm_seconds: float = Field(
+        300.0,
+        ge=0,
+        description="How long an idle execution environment waits for the function's next "
+        "invocation (module set-up runs once per environment); 0 starts one per invocation",
+    )
 
 
 class AuthSettings(_Section):
@@ -183,6 +238,8 @@ class Settings(BaseSettings):
     jobs: JobsSettings = Field(default_factory=JobsSettings)
     hosting: HostingSettings = Field(default_factory=HostingSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    features: FeatureStoreSettings = Field(default_factory=FeatureStoreSettings)
+    functions: FunctionsSettings = Field(default_factory=FunctionsSettings)
 
     @classmethod
     def settings_customise_sources(

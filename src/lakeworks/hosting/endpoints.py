@@ -43,11 +43,14 @@ from lakeworks.core.errors import LakeworksError
 from lakeworks.core.settings import Settings
 from lakeworks.db import Database
 from lakeworks.hosting import store
+from lakeworks.hosting.alarms import AlarmEvaluator
 from lakeworks.hosting.artifacts import ArtifactSource, MultiModelStager, prepare_model
 from lakeworks.hosting.capture import CapturePolicy
+from lakeworks.hosting.deployments import TrafficShift, blue_green_policy, rollback_alarms
 from lakeworks.hosting.endpoint_configs import all_variants
 from lakeworks.hosting.fleet import Fleet, FleetFailed, Instance, VariantPlan
 from lakeworks.hosting.models import containers_of, is_trusted
+from lakeworks.hosting.rollout import Rollout, retire_later
 from lakeworks.hosting.router import RouteTable, Target, VariantRoute
 from lakeworks.hosting.runtime import Runtime
 from lakeworks.hosting.store import EndpointRecord, FleetRecord, InstanceRecord
@@ -88,6 +91,8 @@ class _View:
     active_fleet: str | None
     ctx: RequestContext
     fleets: dict[str, Fleet] = field(default_factory=dict)
+    #: A blue/green deployment moving traffic to another fleet (:mod:`.rollout`).
+    shift: TrafficShift | None = None
 
 
 class EndpointEngine:
@@ -100,6 +105,7 @@ class EndpointEngine:
         backend: Runs the model servers; None when the jobs backend cannot run services.
         runtime: Receives each endpoint's routes.
         clock: Current UTC time.
+        alarms: Evaluates the alarms that roll deployments back.
     """
 
     def __init__(
@@ -110,7 +116,9 @@ class EndpointEngine:
         backend: ServiceBackend | None,
         runtime: Runtime,
         clock: Callable[[], datetime],
+        alarms: AlarmEvaluator | None = None,
     ) -> None:
+        self.alarms = alarms
         self.settings = settings
         self.db = db
         self.lake = lake
@@ -215,11 +223,15 @@ class EndpointEngine:
                 state.variant_name, state.current_weight, ((pool, 1.0),) if pool else ()
             )
 
+        variants = tuple(route(s) for s in view.states if not s.shadow)
+        green = view.fleets.get(view.shift.fleet_id) if view.shift else None
+        if view.shift is not None and green is not None:
+            variants = view.shift.routes(variants, green.pools())
         self.runtime.publish(
             RouteTable(
                 endpoint=endpoint,
                 status=view.status,
-                variants=tuple(route(s) for s in view.states if not s.shadow),
+                variants=variants,
                 shadows=tuple(route(s) for s in view.states if s.shadow),
                 capture=view.capture,
             )
@@ -414,6 +426,7 @@ class EndpointEngine:
         log.info("endpoint %s is InService (fleet %s)", endpoint, fleet.fleet_id)
 
     def _update(self, endpoint: str) -> None:
+        started = time.monotonic()
         record = self._record(endpoint)
         if record is None or record.status != "Updating" or record.pending_config is None:
             return
@@ -443,6 +456,12 @@ class EndpointEngine:
             return
         if self._abandoned(endpoint, "Updating", fleet):
             return
+        policy = blue_green_policy(record.deployment_config)
+        if policy is not None and old_fleet is not None:
+            alarms = rollback_alarms(record.deployment_config)
+            rollout = Rollout(self, endpoint, fleet, states, new_states, policy, alarms, started)
+            if not rollout.run(target):
+                return
         assert config_record is not None
         config = EndpointConfigCreate(**config_record.spec)
         self._save(
@@ -461,8 +480,12 @@ class EndpointEngine:
             if config.async_inference_config
             else None,
         )
+        if endpoint in self.views:
+            self.views[endpoint].shift = None
+            self._publish(endpoint)
         if old_fleet is not None:
-            self.discard_fleet(endpoint, old_fleet)
+            wait = policy.termination_wait_in_seconds if policy else 0
+            retire_later(self, endpoint, old_fleet, wait)
         log.info("endpoint %s moved to config %s (fleet %s)", endpoint, target, fleet.fleet_id)
 
     def _capacities(self, endpoint: str) -> None:
@@ -584,6 +607,10 @@ class EndpointEngine:
                 self.submit("update" if record.pending_config else "capacities", record.name)
             elif record.status == "Deleting":
                 self.submit("delete", record.name)
+            elif record.status == "RollingBack":  # traffic is on the old fleet already
+                self._save(
+                    record.name, status="InService", pending_config=None, pending_variants=None
+                )
 
     def _restart(self, fleet: Fleet, instance: Instance) -> None:
         try:

@@ -237,7 +237,7 @@ class Fleet:
                     )
             if waiting:
                 time.sleep(delay)
-                delay = min(delay * 1.5, 0.25)
+                delay = min(delay * 1.5, 0.05)  # a cold start waits on this poll
 
     # -- lifecycle -------------------------------------------------------------------------
 

@@ -63,7 +63,8 @@ def load_container(plan: ContainerPlan, model_dir: Path, index: int = 0) -> Hand
     if plan.kind == "builtin":
         from lakeworks.hosting.handlers.builtin import load_builtin
 
-        return load_builtin(model_dir, default_accept, plan.algorithm)
+        batch = plan.environment.get("SAGEMAKER_BATCH") == "true"
+        return load_builtin(model_dir, default_accept, plan.algorithm, batch=batch)
     from lakeworks.hosting.handlers.script import load_script
 
     assert plan.code_dir is not None

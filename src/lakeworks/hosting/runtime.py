@@ -21,7 +21,7 @@ import random
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lakeworks.core.clock import utcnow
 from lakeworks.core.errors import LakeworksError, PayloadTooLarge, ValidationError
@@ -48,6 +48,9 @@ from lakeworks.hosting.router import (
     choose_variant,
 )
 
+if TYPE_CHECKING:
+    from lakeworks.hosting.serverless import ServerlessGate, ServerlessManager
+
 __all__ = ["MAX_PAYLOAD_BYTES", "Invocation", "InvocationResult", "Runtime"]
 
 log = logging.getLogger("lakeworks.hosting")
@@ -71,6 +74,10 @@ class Invocation:
     target_model: str | None = None
     target_container: str | None = None
     inference_id: str | None = None
+    #: Largest body accepted (async invocations read bigger inputs from the lake).
+    max_bytes: int = MAX_PAYLOAD_BYTES
+    #: Seconds the model may take (None: ``hosting.invocation_timeout_seconds``).
+    timeout: float | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +88,8 @@ class InvocationResult:
     content_type: str
     variant: str
     custom_attributes: str | None = None
+    #: The serverless cold start this invocation waited for (milliseconds), if any.
+    cold_start_ms: float | None = None
 
 
 def payload_too_large(size: int) -> PayloadTooLarge:
@@ -116,6 +125,8 @@ class Runtime:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._background: set[asyncio.Task[Any]] = set()
         self._random = random.Random()  # noqa: S311 - routing, not security
+        #: Admits invocations of serverless variants (set by the hosting service).
+        self.serverless: ServerlessManager | None = None
 
     # -- tables (called from server threads) -------------------------------------------------
 
@@ -149,7 +160,7 @@ class Runtime:
         started = time.perf_counter()
         if self._loop is None:
             self._loop = asyncio.get_running_loop()
-        if len(request.body) > MAX_PAYLOAD_BYTES:
+        if len(request.body) > request.max_bytes:
             raise payload_too_large(len(request.body))
         table = self.tables.get(request.endpoint)
         if table is None:
@@ -163,31 +174,47 @@ class Runtime:
         route = choose_variant(table, request.target_variant, self._random.random())
         series = self.metrics.series(table.endpoint, route.name, request.target_model or "")
         model_us: float | None = None
+        gate = self.serverless.gate(table.endpoint, route.name) if self.serverless else None
+        admitted: ServerlessGate | None = None
+        cold_ms: float | None = None
         try:
+            if gate is not None and self.serverless is not None:
+                cold_ms = await self.serverless.enter(gate)
+                admitted = gate
+                table = self.tables.get(request.endpoint, table)  # a cold start republished it
+                route = table.variant(route.name) or route
             pool = self._pool(route, table)
             headers = self._headers(request)
             if request.target_model is not None or pool.multi_model is not None:
                 headers[MODEL_DIR_HEADER] = await self._stage(request, pool)
             model_started = time.perf_counter()
-            status, response_headers, body = await self._forward(pool, headers, request.body)
+            status, response_headers, body = await self._forward(
+                pool, headers, request.body, request.timeout
+            )
             model_us = (time.perf_counter() - model_started) * 1e6
             if status != 200:
                 series.model_errors += 1
                 message = body.decode("utf-8", "replace")[:2000]
                 raise model_error(status, message, pool.container, table.endpoint)
-            if len(body) > MAX_PAYLOAD_BYTES:
+            if len(body) > request.max_bytes:
                 raise ModelUnavailable(
                     f"The model's response is {len(body)} bytes, over the limit of "
-                    f"{MAX_PAYLOAD_BYTES}"
+                    f"{request.max_bytes}"
                 )
         except LakeworksError as exc:
-            series.record(exc.status, model_us, _elapsed_us(started, model_us))
+            # CloudWatch counts a ModelError by the model's own status (a 500 is a 5XX error).
+            status = int(exc.details.get("OriginalStatusCode", exc.status))
+            series.record(status, model_us, _elapsed_us(started, model_us))
             raise
+        finally:
+            if admitted is not None:
+                admitted.leave()
         result = InvocationResult(
             body=body,
             content_type=response_headers.get("content-type", "application/octet-stream"),
             variant=route.name,
             custom_attributes=response_headers.get(ATTRIBUTES_HEADER),
+            cold_start_ms=cold_ms,
         )
         if table.shadows:
             self._spawn(self._shadow(table, headers, request.body))
@@ -237,16 +264,17 @@ class Runtime:
         return name
 
     async def _forward(
-        self, pool: VariantPool, headers: dict[str, str], body: bytes
+        self, pool: VariantPool, headers: dict[str, str], body: bytes, timeout: float | None = None
     ) -> tuple[int, dict[str, str], bytes]:
         """Send to the least busy instance; a refused connection tries another one once."""
+        timeout = timeout or self.timeout
         for attempt in range(2):
             target = pool.pick()
             if target is None:
                 break
             target.outstanding += 1
             try:
-                async with asyncio.timeout(self.timeout):  # no extra task, unlike wait_for
+                async with asyncio.timeout(timeout):  # no extra task, unlike wait_for
                     return await target.pool.request("POST", "/invocations", headers, body)
             except ProtocolError as exc:
                 raise ModelUnavailable(
@@ -257,7 +285,7 @@ class Runtime:
             except TimeoutError:
                 raise ModelUnavailable(
                     f"The model of variant {pool.variant_name} did not answer within "
-                    f"{self.timeout:.0f} s",
+                    f"{timeout:.0f} s",
                     details={"OriginalStatusCode": 504},
                 ) from None
             except OSError:

@@ -27,13 +27,17 @@ from lakeworks.core.names import arn, validate_tags
 from lakeworks.core.settings import Settings
 from lakeworks.db import Database
 from lakeworks.hosting import listing
+from lakeworks.hosting.alarm_service import AlarmService
+from lakeworks.hosting.async_inference import AsyncAccepted, AsyncInference, AsyncRequest
 from lakeworks.hosting.capture import CaptureBuffer, CaptureWriter
+from lakeworks.hosting.deployments import check_deployment, pending_summary
 from lakeworks.hosting.endpoint_configs import all_variants, check_endpoint_config
 from lakeworks.hosting.endpoints import EndpointEngine, ObjectWriter
 from lakeworks.hosting.metrics import MetricsRegistry, prometheus_text
 from lakeworks.hosting.models import check_model, containers_of
 from lakeworks.hosting.router import RouteTable
 from lakeworks.hosting.runtime import Invocation, InvocationResult, Runtime
+from lakeworks.hosting.serverless import ServerlessManager
 from lakeworks.hosting.store import EndpointConfigRecord, EndpointRecord, HostedModelRecord
 from lakeworks.hosting.variants import VariantState, apply_desired, initial_states, summaries
 from lakeworks.lake.service import parse_s3_uri
@@ -57,6 +61,8 @@ from lakeworks.schemas.hosting import (
     Tag,
     tag_map,
 )
+from lakeworks.schemas.hosting_async import AsyncInvocationInfo
+from lakeworks.schemas.hosting_deployments import PendingDeploymentSummary
 
 __all__ = ["HostingService", "SortOrder"]
 
@@ -98,20 +104,37 @@ class HostingService:
             self.capture_buffer,
         )
         services = backend if isinstance(backend, ServiceBackend) else None
-        self.engine = EndpointEngine(settings, db, lake, services, self.runtime, clock)
+        self.alarms = AlarmService(settings, db, self.metrics, clock)
+        self.engine = EndpointEngine(
+            settings, db, lake, services, self.runtime, clock, self.alarms.evaluator
+        )
         self.capture_writer = CaptureWriter(
             self.capture_buffer, self.engine.put_capture, settings.hosting.capture_flush_seconds
         )
+        self.serverless = ServerlessManager(
+            self.engine,
+            self.runtime,
+            settings.hosting.serverless_idle_seconds,
+            settings.hosting.startup_timeout_seconds,
+        )
+        self.runtime.serverless = self.serverless
+        self.async_inference = AsyncInference(settings, db, lake, self.engine, self.runtime, clock)
 
     def start(self) -> None:
         """Adopt the endpoints an earlier server left, start the monitor and capture writer."""
+        self.alarms.start()
         self.engine.start()
         self.capture_writer.start()
+        self.serverless.start()
+        self.async_inference.start()
 
     def close(self) -> None:
         """Write pending captures; stop the instances and background threads."""
+        self.async_inference.close()
+        self.serverless.close()
         self.capture_writer.close()
         self.engine.close()
+        self.alarms.close()
 
     def _arn(self, kind: str, name: str) -> str:
         return arn(
@@ -341,7 +364,7 @@ class HostingService:
             pending_variants=None,
             data_capture=_dump(config.data_capture_config),
             async_inference=_dump(config.async_inference_config),
-            deployment_config=spec.deployment_config,
+            deployment_config=_dump(spec.deployment_config),
             tags=tag_map(spec.tags),
             principal=ctx.principal,
             scopes=sorted(ctx.scopes),
@@ -416,12 +439,23 @@ class HostingService:
         """Move an endpoint to another config: ``Updating`` while a new fleet starts beside the
         old one (which keeps serving), then ``InService`` on the new config.
 
+        With a ``deployment_config`` (blue/green), traffic moves to the new fleet as its policy
+        says and an alarm in ALARM rolls it back (:mod:`lakeworks.hosting.rollout`).
+
         Raises:
             NotFound: No such endpoint.
-            ValidationError: Not InService, or an unknown config.
+            ValidationError: Not InService, an unknown config, or a deployment config that
+                cannot run (:func:`~lakeworks.hosting.deployments.check_deployment`).
         """
         ctx.require("write")
         self._require_in_service(name)
+        excluded: set[str] = {
+            p.variant_property_type for p in spec.exclude_retained_variant_properties or []
+        }
+        if excluded and not spec.retain_all_variant_properties:
+            raise ValidationError(
+                "ExcludeRetainedVariantProperties applies only with RetainAllVariantProperties true"
+            )
         config = self._config(spec.endpoint_config_name)
         new_states = initial_states(config, self._images(config), self.clock())
         with self.db.session() as session:
@@ -431,15 +465,18 @@ class HostingService:
             if spec.retain_all_variant_properties:
                 old = {s["variant_name"]: s for s in record.variants}
                 new_states = [
-                    _retain(s, old[s.variant_name]) if s.variant_name in old else s
+                    _retain(s, old[s.variant_name], excluded) if s.variant_name in old else s
                     for s in new_states
                 ]
+            if spec.deployment_config is not None:
+                instances = sum(s.desired_instance_count for s in new_states if not s.shadow)
+                check_deployment(spec.deployment_config, instances, self.alarms.names())
             record.status = "Updating"
             record.pending_config = spec.endpoint_config_name
             record.pending_variants = [s.to_json() for s in new_states]
             record.failure_reason = None
             if spec.deployment_config is not None or not spec.retain_deployment_config:
-                record.deployment_config = spec.deployment_config
+                record.deployment_config = _dump(spec.deployment_config)
             record.last_modified_time = self.clock()
         self.engine.submit("update", name)
         return self._endpoint_info(record)
@@ -497,6 +534,16 @@ class HostingService:
         ctx.require("read")
         return await self.runtime.invoke(invocation)
 
+    def invoke_endpoint_async(self, ctx: RequestContext, request: AsyncRequest) -> AsyncAccepted:
+        """Queue one async invocation (see :mod:`lakeworks.hosting.async_inference`)."""
+        return self.async_inference.submit(ctx, request)
+
+    def describe_async_invocation(
+        self, ctx: RequestContext, inference_id: str
+    ) -> AsyncInvocationInfo:
+        """The state of an async invocation (the newest with that InferenceId)."""
+        return self.async_inference.describe(ctx, inference_id)
+
     def endpoint_metrics(self, ctx: RequestContext, name: str) -> EndpointMetrics:
         """Invocation counts and latencies of every variant (and model) since the server started.
 
@@ -517,7 +564,8 @@ class HostingService:
     def prometheus_metrics(self, ctx: RequestContext) -> str:
         """Every endpoint's metrics in the Prometheus text format."""
         ctx.require("read")
-        return prometheus_text(self.metrics.all(), self.engine.instance_counts())
+        text = prometheus_text(self.metrics.all(), self.engine.instance_counts())
+        return text + self.serverless.prometheus()
 
     def read_instance_log(
         self, ctx: RequestContext, name: str, *, variant: str | None, offset: int, limit: int
@@ -614,6 +662,19 @@ class HostingService:
             endpoint_status=record.status,
         )
 
+    def _pending(self, record: EndpointRecord) -> PendingDeploymentSummary | None:
+        """The deployment in progress, while an update is (None otherwise)."""
+        if record.pending_config is None or record.status not in ("Updating", "RollingBack"):
+            return None
+        view = self.engine.views.get(record.name)
+        shift = view.shift if view else None
+        fleet = view.fleets.get(shift.fleet_id) if view and shift else None
+        states = [VariantState.from_json(s) for s in record.pending_variants or []]
+        ready = fleet.ready_counts() if fleet else {}
+        return pending_summary(
+            record.pending_config, states, shift, ready, record.last_modified_time
+        )
+
     def _endpoint_info(self, record: EndpointRecord) -> EndpointInfo:
         production, shadows = summaries([VariantState.from_json(s) for s in record.variants])
         capture = None
@@ -634,6 +695,7 @@ class HostingService:
             data_capture_config=capture,
             async_inference_config=record.async_inference,
             last_deployment_config=record.deployment_config,
+            pending_deployment_summary=self._pending(record),
             failure_reason=record.failure_reason,
             tags=[Tag(key=k, value=v) for k, v in record.tags.items()],
         )
@@ -643,11 +705,15 @@ def _dump(model: Any) -> dict[str, Any] | None:
     return None if model is None else dict(model.model_dump(mode="json"))
 
 
-def _retain(new: VariantState, old: dict[str, Any]) -> VariantState:
+def _retain(new: VariantState, old: dict[str, Any], excluded: set[str]) -> VariantState:
     from dataclasses import replace
 
     return replace(
         new,
-        desired_weight=float(old["desired_weight"]),
-        desired_instance_count=int(old["desired_instance_count"]),
+        desired_weight=new.desired_weight
+        if "DesiredWeight" in excluded
+        else float(old["desired_weight"]),
+        desired_instance_count=new.desired_instance_count
+        if "DesiredInstanceCount" in excluded
+        else int(old["desired_instance_count"]),
     )

@@ -18,12 +18,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, String, Text, delete, select
+from sqlalchemy import Integer, LargeBinary, String, Text, delete, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from lakeworks.db import Base
 
 __all__ = [
+    "AsyncInvocationRecord",
     "EndpointConfigRecord",
     "EndpointRecord",
     "FleetRecord",
@@ -33,6 +34,8 @@ __all__ = [
     "fleets_of",
     "instances_of",
     "list_records",
+    "pending_async_invocations",
+    "requeue_async_invocations",
 ]
 
 
@@ -116,6 +119,70 @@ class InstanceRecord(Base):
     handle: Mapped[dict[str, Any] | None]
     restarts: Mapped[int] = mapped_column(Integer, default=0)
     started_at: Mapped[datetime | None]
+
+
+class AsyncInvocationRecord(Base):
+    """One InvokeEndpointAsync request: the durable queue of :mod:`.async_inference`."""
+
+    __tablename__ = "hosting_async_invocations"
+
+    #: The uuid that names the output object (``<S3OutputPath>/<id>.out``).
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    endpoint_name: Mapped[str] = mapped_column(String(63), index=True)
+    inference_id: Mapped[str] = mapped_column(String(64))
+    #: ``Pending`` → ``InProgress`` → ``Completed`` or ``Failed`` (a restart requeues InProgress).
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    input_location: Mapped[str | None] = mapped_column(String(1024))
+    #: An inline request body (InvokeEndpointAsync's ``Body``, at most 128,000 bytes).
+    body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    content_type: Mapped[str | None] = mapped_column(String(1024))
+    accept: Mapped[str | None] = mapped_column(String(1024))
+    custom_attributes: Mapped[str | None] = mapped_column(String(1024))
+    output_location: Mapped[str] = mapped_column(String(1100))
+    failure_location: Mapped[str] = mapped_column(String(1100))
+    invocation_timeout: Mapped[int] = mapped_column(Integer)
+    #: The caller: the input is read on its behalf.
+    principal: Mapped[str] = mapped_column(String(128))
+    scopes: Mapped[list[Any]]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    received_time: Mapped[datetime] = mapped_column(index=True)
+    expires_time: Mapped[datetime]
+    completed_time: Mapped[datetime | None]
+
+
+def pending_async_invocations(session: Session, limit: int) -> Sequence[AsyncInvocationRecord]:
+    """Queued async invocations, oldest first."""
+    return session.scalars(
+        select(AsyncInvocationRecord)
+        .where(AsyncInvocationRecord.status == "Pending")
+        .order_by(AsyncInvocationRecord.received_time, AsyncInvocationRecord.id)
+        .limit(limit)
+    ).all()
+
+
+def requeue_async_invocations(session: Session) -> int:
+    """Put invocations an earlier server process was running back in the queue; how many."""
+    result = session.execute(
+        update(AsyncInvocationRecord)
+        .where(AsyncInvocationRecord.status == "InProgress")
+        .values(status="Pending")
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+class AlarmRecord(Base):
+    """A metric alarm over endpoint metrics (the ``MetricAlarmPut`` as given) and its state."""
+
+    __tablename__ = "hosting_alarms"
+
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    arn: Mapped[str] = mapped_column(String(512))
+    spec: Mapped[dict[str, Any]]
+    state_value: Mapped[str] = mapped_column(String(32))
+    state_reason: Mapped[str] = mapped_column(Text)
+    state_updated: Mapped[datetime]
+    configuration_updated: Mapped[datetime]
 
 
 def list_records(session: Session, model: type[Any], order: Any) -> Sequence[Any]:

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from lakeworks.core.names import NAME_PATTERN
+from lakeworks.schemas.hosting_deployments import DeploymentConfig, PendingDeploymentSummary
 from lakeworks.schemas.training import AwsRequestModel as RequestModel
 from lakeworks.schemas.training import AwsResponseModel as ResponseModel
 from lakeworks.schemas.training import Tag
@@ -51,6 +52,7 @@ __all__ = [
     "ProductionVariantSummary",
     "Tag",
     "VariantMetrics",
+    "VariantProperty",
     "tag_map",
 ]
 
@@ -289,20 +291,26 @@ class EndpointCreate(RequestModel):
 
     endpoint_name: str = Field(pattern=NAME_PATTERN, min_length=1, max_length=63)
     endpoint_config_name: str = Field(pattern=NAME_PATTERN, min_length=1, max_length=63)
-    deployment_config: dict[str, Any] | None = Field(
-        None, description="Stored; deployment policies arrive with the deployments work"
+    deployment_config: DeploymentConfig | None = Field(
+        None, description="Stored; the policy of later updates unless they give their own"
     )
     tags: list[Tag] = Field(default_factory=list, max_length=50)
 
 
+class VariantProperty(RequestModel):
+    """A variant property an update with RetainAllVariantProperties does not keep."""
+
+    variant_property_type: Literal["DesiredInstanceCount", "DesiredWeight", "DataCaptureConfig"]
+
+
 class EndpointUpdate(RequestModel):
-    """Move an endpoint to another endpoint config (all at once; the old fleet serves until the
-    new one is healthy)."""
+    """Move an endpoint to another endpoint config: all at once, or blue/green by
+    ``deployment_config`` (the old fleet serves until the new one is healthy)."""
 
     endpoint_config_name: str = Field(pattern=NAME_PATTERN, min_length=1, max_length=63)
     retain_all_variant_properties: bool = False
-    exclude_retained_variant_properties: list[dict[str, Any]] | None = None
-    deployment_config: dict[str, Any] | None = None
+    exclude_retained_variant_properties: list[VariantProperty] | None = Field(None, max_length=3)
+    deployment_config: DeploymentConfig | None = None
     retain_deployment_config: bool = False
 
 
@@ -370,7 +378,8 @@ class EndpointInfo(EndpointSummary):
     shadow_production_variants: list[ProductionVariantSummary] | None = None
     data_capture_config: DataCaptureConfigSummary | None = None
     async_inference_config: AsyncInferenceConfig | None = None
-    last_deployment_config: dict[str, Any] | None = None
+    last_deployment_config: DeploymentConfig | None = None
+    pending_deployment_summary: PendingDeploymentSummary | None = None
     failure_reason: str | None = None
     tags: list[Tag] = Field(default_factory=list, max_length=50)
 

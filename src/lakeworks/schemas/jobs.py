@@ -56,7 +56,7 @@ class JobCreate(RequestModel):
     """Submit a job: a script from the lake run in the SageMaker container layout."""
 
     job_name: str = Field(pattern=NAME_PATTERN, min_length=1, max_length=63)
-    job_type: Literal["script", "training", "processing", "etl"] = "script"
+    job_type: Literal["script", "training", "processing", "etl", "transform"] = "script"
     code_uri: str | None = Field(
         None, pattern=S3_URI, description="A .py file, a .tar.gz of sources, or a prefix"
     )

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from lakeworks.core import errors
 from lakeworks.core.errors import LakeworksError, error_class_for
-from lakeworks.sdk.errors import ServerUnreachable
+from lakeworks.sdk.errors import ModelError, ServerUnreachable, sdk_error_class
 
 __all__ = ["ServerUnreachable", "Transport", "error_from_response", "paginate", "request_body"]
 
@@ -36,6 +36,7 @@ _BY_STATUS: dict[int, type[LakeworksError]] = {
     413: errors.PayloadTooLarge,
     415: errors.UnsupportedMediaType,
     416: errors.RangeNotSatisfiable,
+    424: ModelError,
     429: errors.ThrottlingException,
     500: errors.InternalError,
 }
@@ -57,7 +58,8 @@ def error_from_response(response: httpx.Response, what: str | None = None) -> La
         body = response.json()
     error = body.get("error") if isinstance(body, dict) else None
     if isinstance(error, dict) and isinstance(error.get("message"), str):
-        cls = error_class_for(str(error.get("type", "")))
+        kind = str(error.get("type", ""))
+        cls = sdk_error_class(kind) or error_class_for(kind)
         details = error.get("details")
         exc = cls(
             error["message"],

@@ -32,13 +32,21 @@ from lakeworks.sdk import iam
 from lakeworks.sdk._http import Transport
 from lakeworks.sdk.catalog import Catalog, Crawlers
 from lakeworks.sdk.errors import ServerUnreachable
+from lakeworks.sdk.etl import EtlJobs
+from lakeworks.sdk.features import FeatureGroups
+from lakeworks.sdk.firehose import DeliveryStreams
+from lakeworks.sdk.functions import Functions
+from lakeworks.sdk.hosting import EndpointConfigs, Endpoints, Models
 from lakeworks.sdk.jobs import Jobs
 from lakeworks.sdk.lake import Buckets, Objects
 from lakeworks.sdk.local import find_server, read_credentials, start_server
 from lakeworks.sdk.processing import ProcessingJobs
 from lakeworks.sdk.recipes import Profiles, Recipes
+from lakeworks.sdk.recommender import InferenceRecommendationsJobs
 from lakeworks.sdk.sql import Queries, SqlRows, Workgroups, run_sql, run_sql_rows, to_frame
 from lakeworks.sdk.training import TrainingJobs, TuningJobs
+from lakeworks.sdk.transform import TransformJobs
+from lakeworks.sdk.triggers import Triggers
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -85,6 +93,14 @@ class Client:
         crawlers: :class:`~lakeworks.sdk.catalog.Crawlers`.
         queries: :class:`~lakeworks.sdk.sql.Queries`.
         workgroups: :class:`~lakeworks.sdk.sql.Workgroups`.
+        functions: :class:`~lakeworks.sdk.functions.Functions`.
+        etl_jobs: :class:`~lakeworks.sdk.etl.EtlJobs`.
+        feature_groups: :class:`~lakeworks.sdk.features.FeatureGroups`.
+        triggers: :class:`~lakeworks.sdk.triggers.Triggers`.
+        delivery_streams: :class:`~lakeworks.sdk.firehose.DeliveryStreams`.
+        models: :class:`~lakeworks.sdk.hosting.Models`.
+        endpoint_configs: :class:`~lakeworks.sdk.hosting.EndpointConfigs`.
+        endpoints: :class:`~lakeworks.sdk.hosting.Endpoints`.
     """
 
     def __init__(
@@ -117,6 +133,8 @@ class Client:
         self.objects = Objects(self._transport)
         self.jobs = Jobs(self._transport)
         self.processing_jobs = ProcessingJobs(self._transport)
+        self.transform_jobs = TransformJobs(self._transport)
+        self.inference_recommendations_jobs = InferenceRecommendationsJobs(self._transport)
         self.training_jobs = TrainingJobs(self._transport)
         self.tuning_jobs = TuningJobs(self._transport)
         self.recipes = Recipes(self._transport)
@@ -127,6 +145,14 @@ class Client:
         self.crawlers = Crawlers(self._transport)
         self.queries = Queries(self._transport)
         self.workgroups = Workgroups(self._transport)
+        self.functions = Functions(self._transport)
+        self.etl_jobs = EtlJobs(self._transport)
+        self.feature_groups = FeatureGroups(self._transport)
+        self.triggers = Triggers(self._transport)
+        self.delivery_streams = DeliveryStreams(self._transport)
+        self.models = Models(self._transport)
+        self.endpoint_configs = EndpointConfigs(self._transport)
+        self.endpoints = Endpoints(self._transport)
 
     def _local(self, start: bool, token: str | None) -> tuple[str, str | None]:
         home = self.home = self.home or default_home().expanduser().resolve()

@@ -58,14 +58,19 @@ class XGBoostHandler:
     Args:
         booster: The loaded booster.
         default_accept: Response type when none is asked for (``text/csv``).
+        batch: Batch transform (``SAGEMAKER_BATCH``): CSV answers put one prediction per
+            line, as SageMaker's XGBoost container does there, so each input line gets its own.
     """
 
-    def __init__(self, booster: Any, default_accept: str | None = None) -> None:
+    def __init__(
+        self, booster: Any, default_accept: str | None = None, batch: bool = False
+    ) -> None:
         self.booster = booster
         # One thread: a model server is one core, and threads cost more than one row takes.
         self.booster.set_param({"nthread": 1})
         self.n_features = int(booster.num_features())
         self.default_accept = default_accept or CSV
+        self.separator = "\n" if batch else ","
 
     def _features(self, body: bytes, content_type: str | None) -> Any:
         kind = media_type(content_type) or CSV
@@ -94,7 +99,7 @@ class XGBoostHandler:
         predictions = self.booster.inplace_predict(self._features(body, content_type))
         if wanted == CSV:
             if predictions.ndim == 1:
-                text = ",".join(map(str, predictions.tolist()))
+                text = self.separator.join(map(str, predictions.tolist()))
             else:
                 text = "\n".join(",".join(map(str, row)) for row in predictions.tolist())
             return Reply(text.encode(), CSV, attributes)
@@ -161,7 +166,11 @@ def load_xgboost(path: Path) -> Any:
 
 
 def load_builtin(
-    model_dir: Path, default_accept: str | None = None, algorithm: str | None = None
+    model_dir: Path,
+    default_accept: str | None = None,
+    algorithm: str | None = None,
+    *,
+    batch: bool = False,
 ) -> Handler:
     """Load a built-in algorithm's artifact from ``model_dir`` and return its handler.
 
@@ -173,10 +182,10 @@ def load_builtin(
     """
     booster_file = _xgboost_file(model_dir) if algorithm == "xgboost" else None
     if booster_file is not None:
-        return XGBoostHandler(load_xgboost(booster_file), default_accept)
+        return XGBoostHandler(load_xgboost(booster_file), default_accept, batch)
     from lakeworks.training.algorithms import load_model
 
     estimator = load_model(model_dir)
     if estimator.name == "xgboost":
-        return XGBoostHandler(estimator.booster_, default_accept)  # type: ignore[attr-defined]
+        return XGBoostHandler(estimator.booster_, default_accept, batch)  # type: ignore[attr-defined]
     return AlgorithmHandler(estimator, default_accept)

@@ -57,6 +57,8 @@ JSONLINES = "application/jsonlines"
 NPY = "application/x-npy"
 RECORDIO = "application/x-recordio-protobuf"
 LIBSVM = "text/libsvm"
+#: Bodies with more rows than this are parsed by numpy's C reader first.
+_BULK_ROWS = 64
 _ALIASES = {"application/json-lines": JSONLINES, "application/x-jsonlines": JSONLINES}
 
 
@@ -115,6 +117,11 @@ def decode_csv(body: bytes, *, dtype: type[np.floating[Any]] = np.float64) -> np
     Raises:
         ValidationError: No rows, rows of different widths, or a cell that is not a number.
     """
+    if body.count(b"\n") > _BULK_ROWS:
+        try:  # numpy's C reader: several times faster on the big bodies of batch transform
+            return np.loadtxt(io.BytesIO(body), delimiter=",", dtype=dtype, ndmin=2, comments=None)
+        except ValueError:
+            pass  # empty cells (NaN), ragged rows or a bad cell: the path below names them
     lines = [line for line in body.replace(b"\r", b"").split(b"\n") if line.strip()]
     if not lines:
         raise ValidationError("The CSV body holds no rows")

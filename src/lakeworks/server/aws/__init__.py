@@ -14,8 +14,13 @@ from urllib.parse import parse_qsl
 from starlette.types import ASGIApp, Scope
 
 from lakeworks.server.aws import (
+    application_autoscaling,
     athena,
+    cloudwatch,
+    featurestore_runtime,
+    firehose,
     glue,
+    lakeformation,
     lambda_,
     logs,
     s3,
@@ -42,6 +47,11 @@ SERVICES: tuple[AwsService, ...] = (
     glue.SERVICE,
     athena.SERVICE,
     lambda_.SERVICE,
+    featurestore_runtime.SERVICE,
+    application_autoscaling.SERVICE,
+    firehose.SERVICE,
+    lakeformation.SERVICE,
+    cloudwatch.SERVICE,
 )
 
 _PRESIGN_PARAMS = frozenset({"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature"})

@@ -13,9 +13,12 @@ from starlette.concurrency import run_in_threadpool
 
 from lakeworks.core.errors import ValidationError
 from lakeworks.server.aws import (
+    sagemaker_features,
     sagemaker_hosting,
     sagemaker_processing,
+    sagemaker_recommender,
     sagemaker_training,
+    sagemaker_transform,
     sagemaker_tuning,
 )
 from lakeworks.server.aws.sagemaker_shapes import required_str
@@ -54,6 +57,9 @@ ACTIONS: dict[str, Handler] = {
     "ListTags": list_tags,
     **sagemaker_hosting.ACTIONS,
     **sagemaker_processing.ACTIONS,
+    **sagemaker_features.ACTIONS,
+    **sagemaker_transform.ACTIONS,
+    **sagemaker_recommender.ACTIONS,
 }
 
 SERVICE = AwsService(

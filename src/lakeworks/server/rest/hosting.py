@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from lakeworks.core.context import RequestContext
 from lakeworks.hosting.runtime import MAX_PAYLOAD_BYTES, Invocation, payload_too_large
+from lakeworks.hosting.serverless import COLD_START_HEADER
 from lakeworks.hosting.service import SortOrder
 from lakeworks.schemas.common import Page
 from lakeworks.schemas.hosting import (
@@ -272,6 +273,8 @@ async def invoke_endpoint(
     headers = {"X-Amzn-Invoked-Production-Variant": result.variant}
     if result.custom_attributes:
         headers["X-Amzn-SageMaker-Custom-Attributes"] = result.custom_attributes
+    if result.cold_start_ms is not None:
+        headers[COLD_START_HEADER] = f"{result.cold_start_ms:.1f}"
     return Response(result.body, media_type=result.content_type, headers=headers)
 
 

@@ -1,0 +1,2 @@
+"""Inference recommender: load tests of a model over endpoint configurations (SageMaker's
+Inference Recommender, light)."""
