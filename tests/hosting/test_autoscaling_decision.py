@@ -19,6 +19,7 @@ from lakeworks.hosting.autoscaling.decision import (
     decide,
     percent_change,
 )
+from lakeworks.hosting.autoscaling.metrics import MetricRef, point, snapshot
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 NEVER = LastScaling()
@@ -200,3 +201,56 @@ def test_combine_scales_out_if_any_and_in_only_if_all() -> None:
     assert combine([down, less], capacity) is less
     assert combine([], capacity).direction == "none"
     assert combine([], Capacity(1, 2, 3)).desired == 2
+
+
+# -- async scale to zero ---------------------------------------------------------------------
+
+
+def _backlog_points(backlog: int, instances: int, metric: str) -> list[MetricPoint]:
+    before = snapshot([], instances, NOW - timedelta(seconds=1), backlog)
+    after = snapshot([], instances, NOW, backlog)
+    value = point(MetricRef(metric), before, after)
+    assert value is not None
+    return [MetricPoint(NOW, value)]
+
+
+def test_backlog_gauges() -> None:
+    assert _backlog_points(6, 3, "ApproximateBacklogSizePerInstance")[0].value == 2.0
+    assert _backlog_points(6, 0, "ApproximateBacklogSizePerInstance")[0].value == 6.0
+    assert _backlog_points(6, 3, "ApproximateBacklogSize")[0].value == 6.0
+    assert _backlog_points(6, 0, "HasBacklogWithoutCapacity")[0].value == 1.0
+    assert _backlog_points(6, 1, "HasBacklogWithoutCapacity")[0].value == 0.0
+    assert _backlog_points(0, 0, "HasBacklogWithoutCapacity")[0].value == 0.0
+
+
+def test_empty_queue_scales_in_to_zero_after_the_cooldown() -> None:
+    policy = TargetTrackingPolicy(target_value=5.0, scale_in_cooldown=60, scale_out_cooldown=60)
+    points = _backlog_points(0, 2, "ApproximateBacklogSizePerInstance")
+    capacity = Capacity(2, 0, 4)
+    recent = LastScaling(scale_out=NOW - timedelta(seconds=30))
+    assert decide(policy, points, capacity, recent, NOW).direction == "none"
+    decision = decide(policy, points, capacity, LastScaling(), NOW)
+    assert (decision.direction, decision.desired) == ("in", 0)
+
+
+def test_a_backlog_at_zero_scales_out() -> None:
+    policy = TargetTrackingPolicy(target_value=5.0, scale_in_cooldown=60, scale_out_cooldown=60)
+    one = decide(policy, _backlog_points(1, 0, "ApproximateBacklogSizePerInstance"),
+                 Capacity(0, 0, 4), LastScaling(), NOW)  # fmt: skip
+    assert (one.direction, one.desired) == ("out", 1)
+    many = decide(policy, _backlog_points(12, 0, "ApproximateBacklogSizePerInstance"),
+                  Capacity(0, 0, 4), LastScaling(), NOW)  # fmt: skip
+    assert (many.direction, many.desired) == ("out", 3)
+    idle = decide(policy, _backlog_points(0, 0, "ApproximateBacklogSizePerInstance"),
+                  Capacity(0, 0, 4), LastScaling(), NOW)  # fmt: skip
+    assert idle.direction == "none"
+
+
+def test_step_policy_on_has_backlog_without_capacity() -> None:
+    # AWS's recipe: alarm HasBacklogWithoutCapacity >= 1, one step [0, ∞) adding an instance.
+    policy = StepPolicy(steps=(Step(1, lower=0.0),), threshold=1.0, cooldown=60)
+    waiting = _backlog_points(3, 0, "HasBacklogWithoutCapacity")
+    decision = decide(policy, waiting, Capacity(0, 0, 4), LastScaling(), NOW)
+    assert (decision.direction, decision.desired) == ("out", 1)
+    served = _backlog_points(3, 1, "HasBacklogWithoutCapacity")
+    assert decide(policy, served, Capacity(1, 0, 4), LastScaling(), NOW).direction == "none"

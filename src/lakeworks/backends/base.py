@@ -27,6 +27,8 @@ __all__ = [
     "LogChunk",
     "PollResult",
     "ServiceBackend",
+    "SpareServiceBackend",
+    "SpareSpec",
 ]
 
 #: What a backend needs to find its job again, even from another server process: plain JSON.
@@ -178,4 +180,52 @@ class ServiceBackend(Backend, Protocol):
 
     def service_address(self, handle: Handle) -> tuple[str, int] | None:
         """``(host, port)`` once the service listens; None before (or when it never will)."""
+        ...
+
+
+@dataclass(frozen=True)
+class SpareSpec:
+    """A pool of pre-started interpreters for services run as ``<interpreter> -m <module> ...``.
+
+    Attributes:
+        pool: The pool's name (what :meth:`SpareServiceBackend.start_service_from_spare` takes).
+        directory: Where the spares keep their working directories.
+        interpreter: The command before ``-m``, e.g. ``[sys.executable, "-P"]``.
+        module: The module a spare runs once assigned (as ``python -m`` would).
+        preload: Modules a spare imports before it waits (missing ones are skipped).
+        hide: Modules hidden (as missing) while the spare preloads, as the service itself hides
+            them on its fast path; a service that needs them must start afresh (re-exec).
+        env: A spare's environment while it waits: nothing of the server's. An assignment
+            replaces it with the service's own; a launch that sets an interpreter-start variable
+            (``PYTHON*``, ``OMP_*``, ``LD_*`` …) differently gets a plain process instead.
+    """
+
+    pool: str
+    directory: Path
+    interpreter: tuple[str, ...]
+    module: str
+    preload: tuple[str, ...]
+    env: dict[str, str] = field(repr=False)
+    hide: tuple[str, ...] = ()
+
+
+@runtime_checkable
+class SpareServiceBackend(ServiceBackend, Protocol):
+    """A service backend that keeps spare processes which already imported a service's modules.
+
+    A spare is a child of the server (it ends when the server does) that waits to be assigned
+    one service; assigned, it becomes that service for good and a replacement starts in the
+    background. Only the local backend can do this; the others start every service afresh.
+    """
+
+    def keep_spares(self, spec: SpareSpec, count: int) -> None:
+        """Keep ``count`` spares of pool ``spec.pool`` (0 ends them); dead ones are replaced."""
+        ...
+
+    def start_service_from_spare(self, spec: LaunchSpec, pool: str) -> Handle:
+        """Start a service on a spare of ``pool``, or afresh when none is ready or fits.
+
+        Raises:
+            OSError: The command could not be started at all.
+        """
         ...

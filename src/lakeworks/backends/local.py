@@ -21,6 +21,9 @@ the job. Files this backend keeps in ``<job_dir>/runner/``:
     Services only (:meth:`LocalBackend.start_service`): ``{"host", "port"}`` the service listens
     on, written by the service itself once ready.
 
+A service can also start on a pre-started *spare* interpreter (:meth:`LocalBackend.keep_spares`,
+:mod:`lakeworks.backends.local_spares`); its handle then names the spare's own directory.
+
 Without ``/proc`` (macOS) liveness falls back to ``kill(pid, 0)``, a weaker guard against pid
 reuse.
 """
@@ -47,7 +50,9 @@ from lakeworks.backends.base import (
     LaunchSpec,
     LogChunk,
     PollResult,
+    SpareSpec,
 )
+from lakeworks.backends.local_spares import SparePools
 
 __all__ = ["RUNNER_DIR", "LocalBackend", "process_start_ticks"]
 
@@ -133,11 +138,19 @@ class LocalBackend:
         self._children: dict[int, subprocess.Popen[bytes]] = {}
         # Wrapper pid → monotonic time at which a stopped job's process group gets SIGKILL.
         self._kill_at: dict[int, float] = {}
+        self._spares = SparePools(self)
 
     # -- protocol ----------------------------------------------------------------------------
 
     def submit(self, spec: LaunchSpec) -> Handle:
         """Start the wrapper for ``spec`` in a new session; return its handle."""
+        process, handle = self.spawn(spec, subprocess.DEVNULL)
+        with self._lock:
+            self._children[process.pid] = process
+        return handle
+
+    def spawn(self, spec: LaunchSpec, stdin: int) -> tuple[subprocess.Popen[bytes], Handle]:
+        """Start the wrapper for ``spec`` with ``stdin``; the caller reaps the process."""
         files = _Files(spec.job_dir)
         files.dir.mkdir(parents=True, exist_ok=True)
         for stale in (files.child, files.exit):
@@ -155,21 +168,24 @@ class LocalBackend:
                 [sys.executable, "-P", "-m", "lakeworks.jobs.runner", str(files.launch)],
                 cwd=files.dir,
                 env=spec.env,
-                stdin=subprocess.DEVNULL,
+                stdin=stdin,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
                 close_fds=True,
             )
-        with self._lock:
-            self._children[process.pid] = process
-        return {
+        return process, {
             "backend": self.name,
             "host": socket.gethostname(),
             "pid": process.pid,
             "start_ticks": process_start_ticks(process.pid),
             "job_dir": str(spec.job_dir),
         }
+
+    def adopt_process(self, process: subprocess.Popen[bytes]) -> None:
+        """Reap ``process`` (a wrapper started with :meth:`spawn`) like a submitted job's."""
+        with self._lock:
+            self._children[process.pid] = process
 
     def poll(self, handle: Handle) -> PollResult:
         """Exit status if the wrapper wrote one; running while it lives; lost otherwise."""
@@ -231,7 +247,8 @@ class LocalBackend:
         return LogChunk(data, min(offset, size) + len(data), size)
 
     def close(self) -> None:
-        """Reap wrappers that ended; running jobs keep running, each watched by a reaper."""
+        """End the spares; reap wrappers that ended; running jobs keep running, each watched."""
+        self._spares.close()
         self._reap()
         with self._lock:
             remaining = list(self._children.values())
@@ -264,6 +281,21 @@ class LocalBackend:
         if not isinstance(port, int) or not 0 < port < 65536:
             return None
         return ("127.0.0.1", port)
+
+    def service_address_file(self, job_dir: Path) -> Path:
+        """The file a service started in ``job_dir`` writes its address to."""
+        return _Files(job_dir).address
+
+    # -- spares (see lakeworks.backends.local_spares) ----------------------------------------
+
+    def keep_spares(self, spec: SpareSpec, count: int) -> None:
+        """Keep ``count`` pre-started spares of ``spec.pool``; they end with the server."""
+        self._spares.keep(spec, count)
+
+    def start_service_from_spare(self, spec: LaunchSpec, pool: str) -> Handle:
+        """Start a service on a ready spare of ``pool``, or afresh when none is ready or fits."""
+        handle = self._spares.start(spec, pool)
+        return handle if handle is not None else self.start_service(spec)
 
     # -- helpers -----------------------------------------------------------------------------
 

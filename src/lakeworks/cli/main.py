@@ -18,6 +18,8 @@ from lakeworks.cli import (
     catalog,
     config,
     env,
+    features,
+    firehose,
     functions,
     hosting,
     iam,
@@ -31,6 +33,7 @@ from lakeworks.cli import (
     server,
     sql,
     training,
+    transform,
     triggers,
 )
 from lakeworks.cli.output import print_error
@@ -93,6 +96,9 @@ app.add_typer(triggers.app, name="triggers")
 app.add_typer(hosting.models_app, name="models")
 app.add_typer(hosting.endpoints_app, name="endpoints")
 lake.app.add_typer(notifications.notifications_app, name="notifications")
+app.add_typer(transform.app, name="transform-jobs")
+app.add_typer(features.app, name="feature-groups")
+app.add_typer(firehose.app, name="delivery-streams")
 
 
 def _version(value: bool) -> None:

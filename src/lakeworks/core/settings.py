@@ -150,6 +150,14 @@ class HostingSettings(_Section):
         description="How long a serverless variant stays warm without invocations before its "
         "instances stop (the next invocation cold-starts one).",
     )
+    serverless_spare_processes: int = Field(
+        1,
+        ge=0,
+        le=16,
+        description="Pre-started model server processes (numpy, XGBoost and the handlers "
+        "imported) kept while any serverless variant exists, so a cold start only loads the "
+        "model; 0 turns them off. Local backend only: other backends start each instance afresh.",
+    )
     async_max_concurrent_invocations: int = Field(
         4,
         ge=1,

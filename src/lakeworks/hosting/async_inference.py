@@ -12,7 +12,9 @@ on). It claims queued rows oldest first, at most ``MaxConcurrentInvocationsPerIn
 each through the same :class:`~lakeworks.hosting.runtime.Runtime` as real-time invocations
 (serverless cold starts included), with the request's ``InvocationTimeoutSeconds``. A request
 older than its ``RequestTTLSeconds`` when its turn comes fails as expired. An endpoint that has
-no instance for a moment (restarting) keeps its requests queued.
+no instance for a moment (restarting) keeps its requests queued; one that autoscaling scaled to
+zero instances (``MinCapacity`` 0) claims nothing until an instance is back, and its backlog
+(:meth:`AsyncInference.backlog`) is what scales it out again.
 
 The queue is durable: a request accepted is in the database before the answer goes out, and a
 server restart puts the ones in progress back in the queue (at least once, as SageMaker). When
@@ -369,6 +371,9 @@ class AsyncInference:
         view = self.engine.views.get(endpoint)
         fleet = view.fleets.get(view.active_fleet or "") if view is not None else None
         ready = sum(fleet.ready_counts().values()) if fleet is not None else 0
+        serverless = view is not None and any(s.serverless_config for s in view.states)
+        if ready == 0 and fleet is not None and not serverless:
+            return 0  # the requests wait for autoscaling to add an instance
         return per_instance * max(1, ready)  # one at a time cold-starts a scaled-to-zero one
 
     def _claim(self) -> list[tuple[str, str]]:
@@ -536,6 +541,11 @@ class AsyncInference:
             self.notifications.enqueue("webhook", topic, message, _WEBHOOK_ATTEMPTS)
 
     # -- reading the queue ----------------------------------------------------------------------
+
+    def backlog(self, endpoint: str) -> int:
+        """Requests of ``endpoint`` queued or in progress (``ApproximateBacklogSize``)."""
+        with self.db.session() as session:
+            return store.async_backlog(session, endpoint)
 
     def describe(self, ctx: RequestContext, inference_id: str) -> AsyncInvocationInfo:
         """The newest async invocation with this InferenceId.

@@ -31,15 +31,73 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lakeworks.backends.base import Handle, LaunchSpec, ServiceBackend
+from lakeworks.backends.base import (
+    Handle,
+    LaunchSpec,
+    ServiceBackend,
+    SpareServiceBackend,
+    SpareSpec,
+)
+from lakeworks.hosting.model_server import HIDDEN_FOR_XGBOOST
 from lakeworks.hosting.router import Target, VariantPool
 
-__all__ = ["Fleet", "FleetFailed", "Instance", "VariantPlan"]
+__all__ = [
+    "SPARE_POOL",
+    "Fleet",
+    "FleetFailed",
+    "Instance",
+    "VariantPlan",
+    "model_server_spares",
+]
 
 log = logging.getLogger("lakeworks.hosting")
 
 _PING_TIMEOUT = 2.0
 _REASON_LIMIT = 900
+
+
+#: The backend's pool of spare model servers (see :func:`model_server_spares`).
+SPARE_POOL = "model-server"
+#: The model server command before its ``worker.json``. -P: nothing in the instance directory
+#: shadows the server's own modules.
+_MODEL_SERVER = (sys.executable, "-P", "-m", "lakeworks.hosting.model_server")
+#: What a spare model server imports while it waits: what loading a model would import.
+_PRELOAD = (
+    "numpy",
+    "scipy.sparse",
+    "xgboost",
+    "lakeworks.hosting.handlers.builtin",
+    "lakeworks.hosting.handlers.script",
+)
+
+
+def _base_env() -> dict[str, str]:
+    """The environment every model server starts with (nothing of the server's but PATH)."""
+    return {
+        "PATH": os.environ.get("PATH", os.defpath),
+        "LANG": "C.UTF-8",
+        "PYTHONUNBUFFERED": "1",
+        "OMP_NUM_THREADS": "1",
+    }
+
+
+def model_server_spares(directory: Path) -> SpareSpec:
+    """The spare model servers a backend may keep: warm interpreters for cold starts.
+
+    A spare has imported the model server, numpy, XGBoost and the handlers, without
+    scikit-learn as an XGBoost-only model server does; assigned an instance it gets the
+    instance's own environment and loads its ``worker.json`` (a model server for any other
+    model re-executes itself first, see :func:`lakeworks.hosting.model_server.main`).
+    """
+    return SpareSpec(
+        pool=SPARE_POOL,
+        directory=directory,
+        interpreter=_MODEL_SERVER[:2],
+        module=_MODEL_SERVER[3],
+        preload=_PRELOAD,
+        env=_base_env(),
+        hide=(HIDDEN_FOR_XGBOOST,),
+    )
 
 
 class FleetFailed(Exception):
@@ -159,11 +217,8 @@ class Fleet:
         plan = self.plans[instance.variant]
         instance.directory.mkdir(parents=True, exist_ok=True)
         env = {
-            "PATH": os.environ.get("PATH", os.defpath),
+            **_base_env(),
             "HOME": str(instance.directory),
-            "LANG": "C.UTF-8",
-            "PYTHONUNBUFFERED": "1",
-            "OMP_NUM_THREADS": "1",
             "SAGEMAKER_ENDPOINT_NAME": self.endpoint,
             "SAGEMAKER_VARIANT_NAME": instance.variant,
             **plan.environment,
@@ -171,19 +226,22 @@ class Fleet:
         return LaunchSpec(
             job_name=instance.instance_id,
             job_dir=instance.directory,
-            # -P: nothing in the instance directory shadows the server's own modules.
-            argv=[sys.executable, "-P", "-m", "lakeworks.hosting.model_server", plan.worker_spec],
+            argv=[*_MODEL_SERVER, plan.worker_spec],
             cwd=instance.directory,
             env=env,
         )
 
-    def _launch(self, instance: Instance) -> None:
+    def _launch(self, instance: Instance, spare: bool = False) -> None:
         if instance.handle is not None and self.backend.poll(instance.handle).state == "running":
             # Never leave a process behind without a handle that reaches it.
             self.backend.stop(instance.handle, 0.0)
         if self.stopped:
             raise FleetFailed("The endpoint's instances were stopped")
-        instance.handle = self.backend.start_service(self._launch_spec(instance))
+        spec = self._launch_spec(instance)
+        if spare and isinstance(self.backend, SpareServiceBackend):
+            instance.handle = self.backend.start_service_from_spare(spec, SPARE_POOL)
+        else:
+            instance.handle = self.backend.start_service(spec)
         if self.stopped:  # stopped while this one started: it must not outlive the fleet
             self.backend.stop(instance.handle, 0.0)
         instance.started = time.monotonic()
@@ -349,8 +407,14 @@ class Fleet:
             self.retire(instance.target)
             instance.target = None
 
-    def scale(self, variant: str, count: int) -> None:
+    def scale(self, variant: str, count: int, *, spare: bool = False) -> None:
         """Run ``count`` instances of ``variant``: start the missing, stop the surplus.
+
+        Args:
+            variant: The variant.
+            count: Instances it should run.
+            spare: Start new instances on the backend's spare model servers where it keeps
+                any (a serverless cold start); otherwise, and on other backends, afresh.
 
         Raises:
             FleetFailed: A new instance could not be started (those started are stopped).
@@ -369,7 +433,7 @@ class Fleet:
             group.extend(added)
             self._busy.update(i.instance_id for i in added)
             for instance in added:
-                self._launch(instance)
+                self._launch(instance, spare)
         if surplus:
             self.on_change(self)
         try:

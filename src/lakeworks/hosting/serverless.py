@@ -13,6 +13,11 @@ Each serverless variant has a :class:`ServerlessGate` that counts the invocation
 variant (one *transition* at a time), and the reaper only scales down a variant with nothing in
 flight, so an invocation never lands on an instance that is being stopped.
 
+A cold start takes one of the backend's spare model servers when it keeps any (the local
+backend: a process that already imported numpy, XGBoost and the handlers, so only the model is
+loaded; see :mod:`lakeworks.backends.local_spares`). The reaper keeps
+``hosting.serverless_spare_processes`` spares while any serverless variant exists, none otherwise.
+
 Cold starts are reported three ways: the invocation that waited gets the time in the
 ``X-Lakeworks-Cold-Start-Ms`` response header, and ``/metrics`` carries
 ``lakeworks_serverless_cold_start_seconds`` (count and sum) with the throttle count and the
@@ -30,10 +35,11 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+from lakeworks.backends.base import SpareServiceBackend
 from lakeworks.core.errors import ThrottlingException
 from lakeworks.hosting.endpoints import EndpointEngine
 from lakeworks.hosting.errors import ServiceUnavailable
-from lakeworks.hosting.fleet import Fleet, FleetFailed
+from lakeworks.hosting.fleet import Fleet, FleetFailed, model_server_spares
 from lakeworks.hosting.runtime import Runtime
 
 __all__ = ["COLD_START_HEADER", "ServerlessGate", "ServerlessManager"]
@@ -138,6 +144,7 @@ class ServerlessManager:
         self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="lakeworks-sls")
         self._stop = threading.Event()
         self._reaper: threading.Thread | None = None
+        self._spares = -1  # spares last asked of the backend (-1: not yet)
 
     # -- the request path --------------------------------------------------------------------
 
@@ -241,7 +248,7 @@ class ServerlessManager:
         if fleet.instances.get(gate.variant):
             return None  # an instance exists (being restarted by the monitor): just wait
         started = time.perf_counter()
-        fleet.scale(gate.variant, 1)
+        fleet.scale(gate.variant, 1, spare=True)
         ms = (time.perf_counter() - started) * 1000.0
         gate.record_cold_start(ms)
         log.info("serverless %s/%s cold-started in %.0f ms", gate.endpoint, gate.variant, ms)
@@ -255,16 +262,22 @@ class ServerlessManager:
         return None
 
     def reap(self) -> None:
-        """Scale idle serverless variants down (called by the reaper thread; public for tests)."""
+        """Scale idle serverless variants down and size the spares (the reaper thread calls it).
+
+        Public for tests.
+        """
         for view_name, view in list(self.engine.views.items()):
             for state in view.states:
                 if state.serverless_config:
                     self.gate(view_name, state.variant_name)
-        now = time.monotonic()
         for key, gate in list(self.gates.items()):
             if gate.endpoint not in self.engine.views:
                 self.gates.pop(key, None)
-                continue
+        self._keep_spares(
+            self.engine.settings.hosting.serverless_spare_processes * bool(self.gates)
+        )
+        now = time.monotonic()
+        for gate in list(self.gates.values()):
             fleet = self._fleet(gate)
             if fleet is None or len(fleet.instances.get(gate.variant, [])) <= gate.floor:
                 continue
@@ -272,6 +285,12 @@ class ServerlessManager:
                 idle = gate.in_flight == 0 and now - gate.last_used >= self.idle_seconds
                 if idle and not gate.busy():
                     gate.transition = self._executor.submit(self._scale_down, gate)
+
+    def _keep_spares(self, count: int) -> None:
+        backend = self.engine.backend
+        if count != self._spares and isinstance(backend, SpareServiceBackend):
+            backend.keep_spares(model_server_spares(self.engine.root.parent / "spares"), count)
+            self._spares = count
 
     def _run(self) -> None:
         interval = min(1.0, self.idle_seconds / 4)
@@ -292,6 +311,8 @@ class ServerlessManager:
         if self._reaper is not None:
             self._reaper.join(timeout=5)
         self._executor.shutdown(wait=False, cancel_futures=True)
+        if self._spares > 0:
+            self._keep_spares(0)
 
     # -- metrics ------------------------------------------------------------------------------
 

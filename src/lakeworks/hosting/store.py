@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, LargeBinary, String, Text, delete, select, update
+from sqlalchemy import Integer, LargeBinary, String, Text, delete, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from lakeworks.db import Base
@@ -30,6 +30,7 @@ __all__ = [
     "FleetRecord",
     "HostedModelRecord",
     "InstanceRecord",
+    "async_backlog",
     "delete_fleet",
     "fleets_of",
     "instances_of",
@@ -159,6 +160,21 @@ def pending_async_invocations(session: Session, limit: int) -> Sequence[AsyncInv
         .order_by(AsyncInvocationRecord.received_time, AsyncInvocationRecord.id)
         .limit(limit)
     ).all()
+
+
+def async_backlog(session: Session, endpoint: str) -> int:
+    """Async invocations of ``endpoint`` queued or in progress (ApproximateBacklogSize)."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(AsyncInvocationRecord)
+            .where(
+                AsyncInvocationRecord.endpoint_name == endpoint,
+                AsyncInvocationRecord.status.in_(("Pending", "InProgress")),
+            )
+        )
+        or 0
+    )
 
 
 def requeue_async_invocations(session: Session) -> int:

@@ -111,9 +111,12 @@ def serving(states: list[VariantState]) -> list[VariantState]:
 
 
 def apply_desired(
-    states: list[VariantState], updates: list[DesiredWeightAndCapacity]
+    states: list[VariantState], updates: list[DesiredWeightAndCapacity], *, minimum: int = 1
 ) -> list[VariantState]:
     """Set desired weights and instance counts (``UpdateEndpointWeightsAndCapacities``).
+
+    ``minimum`` is the lowest instance count allowed: 0 for an asynchronous endpoint (it scales
+    to zero while its queue is empty), else 1.
 
     Raises:
         ValidationError: An unknown or repeated variant, an entry that changes nothing, an
@@ -136,10 +139,11 @@ def apply_desired(
                 f"Variant {name!r}: give DesiredWeight and/or DesiredInstanceCount"
             )
         count = update.desired_instance_count
-        if count is not None and not 1 <= count <= MAX_INSTANCES_PER_VARIANT:
+        if count is not None and not minimum <= count <= MAX_INSTANCES_PER_VARIANT:
             raise ValidationError(
-                f"Variant {name!r}: DesiredInstanceCount must be 1-{MAX_INSTANCES_PER_VARIANT}, "
-                f"got {count}"
+                f"Variant {name!r}: DesiredInstanceCount must be "
+                f"{minimum}-{MAX_INSTANCES_PER_VARIANT}, got {count}"
+                + ("" if minimum == 0 else " (0 only for asynchronous endpoints)")
             )
         if count is not None and by_name[name].serverless_config is not None:
             raise ValidationError(

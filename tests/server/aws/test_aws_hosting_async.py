@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -296,7 +296,9 @@ def test_native_api_queues_and_describes(servers: list[ServerProcess], clients: 
     assert accepted.status_code == 202
     output = accepted.json()["output_location"]
     assert float(clients.read(output)) == 16.0
-    described = httpx.get(f"{server.url}/api/v1/async-invocations/native", headers=auth).json()
+    described = _settled(
+        lambda: httpx.get(f"{server.url}/api/v1/async-invocations/native", headers=auth).json()
+    )
     assert described["status"] == "Completed"
     assert described["output_location"] == output
     assert described["attempts"] == 1
@@ -347,3 +349,14 @@ def test_the_queue_survives_a_server_crash(
         assert after.read(response["OutputLocation"], timeout=60) == b"slept"
     finally:
         after.close()
+
+
+def _settled(describe: Callable[[], Any]) -> Any:
+    """Describe until the invocation leaves InProgress: the output is written just before."""
+    deadline = time.monotonic() + 30
+    while True:
+        got = describe()
+        status = got if isinstance(got, str) else got["status"]
+        if status != "InProgress" or time.monotonic() > deadline:
+            return got
+        time.sleep(0.05)

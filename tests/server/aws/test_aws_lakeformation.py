@@ -274,3 +274,61 @@ def test_bad_grants_say_what_is_allowed(users: dict[str, User], client: Callable
         )["Failures"]
         == []
     )
+
+
+def test_listings_hide_what_the_caller_may_not_describe(
+    users: dict[str, User], client: Callable[..., Any]
+) -> None:
+    lf, glue = client("lakeformation"), client("glue")
+    alice, bob = users["alice"], users["bob"]
+    glue.create_database(DatabaseInput={"Name": "sales"})
+    glue.create_database(DatabaseInput={"Name": "vault"})
+    for table in ("orders", "refunds", "stock"):
+        glue.create_table(DatabaseName="sales", TableInput={"Name": table})
+    glue.create_table(DatabaseName="vault", TableInput={"Name": "keys"})
+
+    def tables(user: User) -> list[str]:
+        pages = user.glue.get_paginator("get_tables").paginate(
+            DatabaseName="sales", PaginationConfig={"PageSize": 1}
+        )
+        return [t["Name"] for page in pages for t in page["TableList"]]
+
+    def databases(user: User) -> set[str]:
+        return {d["Name"] for d in user.glue.get_databases()["DatabaseList"]}
+
+    # ungoverned tables stay visible to every principal with the read scope
+    assert tables(bob) == ["orders", "refunds", "stock"]
+    assert {"sales", "vault"} <= databases(bob)
+
+    orders = {"Table": {"DatabaseName": "sales", "Name": "orders"}}
+    lf.grant_permissions(Principal=principal("alice"), Resource=orders, Permissions=["SELECT"])
+    assert tables(alice) == ["orders", "refunds", "stock"]
+    assert tables(bob) == ["refunds", "stock"]  # paging skips the hidden table
+    assert [t["Name"] for t in glue.get_tables(DatabaseName="sales")["TableList"]] == [
+        "orders",
+        "refunds",
+        "stock",
+    ]  # admins see everything
+    assert [t.name for t in bob.native.catalog.tables.list("sales")] == ["refunds", "stock"]
+
+    # a wildcard grant governs every table of the database
+    wildcard = {"Table": {"DatabaseName": "sales", "TableWildcard": {}}}
+    lf.grant_permissions(Principal=principal("alice"), Resource=wildcard, Permissions=["DESCRIBE"])
+    assert tables(bob) == []
+    assert tables(alice) == ["orders", "refunds", "stock"]
+    lf.grant_permissions(
+        Principal=principal("bob"),
+        Resource={"Table": {"DatabaseName": "sales", "Name": "stock"}},
+        Permissions=["DESCRIBE"],
+    )
+    assert tables(bob) == ["stock"]
+
+    # a database governed by its own grants is listed only to principals holding something in it
+    lf.grant_permissions(
+        Principal=principal("alice"), Resource={"Database": {"Name": "vault"}}, Permissions=["ALL"]
+    )
+    assert "vault" in databases(alice)
+    assert "vault" not in databases(bob)
+    assert "sales" in databases(bob)  # bob holds DESCRIBE on sales.stock
+    assert "vault" not in {d.name for d in bob.native.catalog.databases.list(page_size=1)}
+    assert "vault" in {d["Name"] for d in glue.get_databases()["DatabaseList"]}

@@ -91,7 +91,7 @@ def test_a_running_jobs_log_grows_and_never_changes(
 
 def test_the_log_group_and_one_stream_per_job(logs: Any, jobs: dict[str, str]) -> None:
     groups = logs.describe_log_groups(logGroupNamePrefix="/aws/sagemaker/")["logGroups"]
-    assert [g["logGroupName"] for g in groups] == [LOG_GROUP]
+    assert [g["logGroupName"] for g in groups] == [LOG_GROUP, "/aws/sagemaker/TransformJobs"]
     assert logs.describe_log_groups(logGroupNamePrefix="/other")["logGroups"] == []
     stream = jobs["chatty"]
     assert stream.startswith("chatty/algo-1-")

@@ -11,8 +11,10 @@ activity. The activity becomes ``Successful`` once the endpoint is InService wit
 instances, or ``Failed`` with the reason.
 
 Step scaling has no CloudWatch alarm here: its alarm is native, the policy's metric (default
-``InvocationsPerInstance``) against a threshold (default 0), see
-:class:`~lakeworks.schemas.autoscaling.StepAlarm`.
+``InvocationsPerInstance``; ``HasBacklogWithoutCapacity`` scales an async variant out of zero)
+against a threshold (default 0), see :class:`~lakeworks.schemas.autoscaling.StepAlarm`. For an
+asynchronous endpoint each snapshot also holds its queue's backlog
+(:meth:`~lakeworks.hosting.async_inference.AsyncInference.backlog`).
 
 Samples live in memory: after a restart a target needs a window of fresh samples before
 policies act on it again (the state that matters — targets, policies, last scaling times,
@@ -214,14 +216,16 @@ class AutoscalingController:
             except LakeworksError as exc:
                 log.warning("autoscaling %s: %s", target.resource_id, exc.message)
 
-    def _sample(self, target: store.TargetRecord, instances: int, now: datetime) -> None:
+    def _sample(
+        self, target: store.TargetRecord, instances: int, backlog: int, now: datetime
+    ) -> None:
         series = [
             s
             for s in self.hosting.metrics.of_endpoint(target.endpoint_name)
             if s.variant == target.variant_name
         ]
         history = self._snapshots.setdefault(target.resource_id, deque())
-        history.append(snapshot(series, instances, now))
+        history.append(snapshot(series, instances, now, backlog))
         # Keep one snapshot older than the window: the first point starts there.
         while len(history) > 2 and (now - history[1].time).total_seconds() >= self.window:
             history.popleft()
@@ -245,7 +249,12 @@ class AutoscalingController:
         variant = _variant(info, target.variant_name)
         if variant is None:
             return
-        self._sample(target, variant.current_instance_count or 0, now)
+        backlog = (
+            self.hosting.async_inference.backlog(target.endpoint_name)
+            if info.async_inference_config is not None
+            else 0
+        )
+        self._sample(target, variant.current_instance_count or 0, backlog, now)
         if self._settle(target, info, variant, now):
             return  # a scaling is still in progress
         if info.endpoint_status != "InService" or variant.desired_instance_count is None:

@@ -7,7 +7,10 @@ is the average of the points in the window; the capacity that would bring it to 
 ``ceil(current × metric / target)`` (the metric is per instance, so it scales inversely with
 capacity). It scales out when the metric is above the target, and in when it is below 90 % of it
 (AWS's low alarm sits below the target too, so a fleet at its target does not flap), unless
-``disable_scale_in``.
+``disable_scale_in``. An async variant may scale in to zero (``MinCapacity`` 0); at zero the
+capacity that meets the target is ``ceil(metric / target)`` (a per-instance backlog counts the
+whole backlog then), so a queued request brings an instance back even without the
+``HasBacklogWithoutCapacity`` step policy AWS needs for that.
 
 **Step scaling** (``StepScaling``) compares the aggregated metric (``Average``, ``Minimum`` or
 ``Maximum`` of the points) with an alarm threshold; the step whose interval holds
@@ -169,9 +172,12 @@ def _target_tracking(
 ) -> Decision:
     target = policy.target_value
     current = capacity.current
-    wanted = math.ceil(current * metric / target - 1e-9) if target > 0 else capacity.maximum
+    if current == 0:  # an async variant at zero: its per-instance metric is the whole backlog
+        wanted = math.ceil(metric / target - 1e-9) if metric > 0 else 0
+    else:
+        wanted = math.ceil(current * metric / target - 1e-9) if target > 0 else capacity.maximum
     shown = f"metric {metric:.4g} vs target {target:.4g}"
-    if metric > target and wanted > current:
+    if (metric > target or current == 0) and wanted > current:
         if _cooling(last.scale_out, policy.scale_out_cooldown, now):
             return _hold(capacity, metric, f"{shown}: scale-out cooldown in effect")
         return _result(capacity, wanted, metric, f"{shown}: scale out to {wanted}")

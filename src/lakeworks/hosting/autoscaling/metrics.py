@@ -9,7 +9,12 @@ over a one-minute period:
   invocations per minute divided by the instances serving;
 * ``Invocations``, ``Invocation4XXErrors``, ``Invocation5XXErrors``: per minute (``Sum``);
 * ``ModelLatency``, ``OverheadLatency``: the average in microseconds (``Average``) of the
-  invocations in between; no invocations, no point (CloudWatch has no datapoint either).
+  invocations in between; no invocations, no point (CloudWatch has no datapoint either);
+* for asynchronous endpoints, gauges of the request queue at the later snapshot
+  (``Average``): ``ApproximateBacklogSize`` (requests queued or in progress),
+  ``ApproximateBacklogSizePerInstance`` (divided by the instances serving; at zero instances, the
+  whole backlog) and ``HasBacklogWithoutCapacity`` (1 when requests wait and no instance
+  serves, else 0) — what scales an async variant to zero and back.
 
 Everything here is pure; :func:`metric_of` checks a policy's metric against what exists.
 """
@@ -26,6 +31,7 @@ from lakeworks.schemas.autoscaling import CustomizedMetricSpecification
 
 __all__ = [
     "COUNTERS",
+    "GAUGES",
     "LATENCIES",
     "PREDEFINED",
     "MetricRef",
@@ -44,6 +50,12 @@ COUNTERS = {
 }
 #: Latency metrics (statistic ``Average``, µs) → the :class:`Series` histogram.
 LATENCIES = {"ModelLatency": "model_latency", "OverheadLatency": "overhead_latency"}
+#: Gauges of an async endpoint's queue (statistic ``Average``), read at the later snapshot.
+GAUGES = (
+    "ApproximateBacklogSize",
+    "ApproximateBacklogSizePerInstance",
+    "HasBacklogWithoutCapacity",
+)
 #: Predefined metric types → the metric they follow.
 PREDEFINED = {"SageMakerVariantInvocationsPerInstance": "InvocationsPerInstance"}
 _NAMESPACES = ("AWS/SageMaker", "Lakeworks")
@@ -70,15 +82,25 @@ class Snapshot:
     latency_sums: dict[str, float]
     latency_counts: dict[str, int]
     instances: int
+    #: Async requests queued or in progress.
+    backlog: int = 0
 
 
-def snapshot(series: Iterable[Series], instances: int, now: datetime) -> Snapshot:
+def snapshot(series: Iterable[Series], instances: int, now: datetime, backlog: int = 0) -> Snapshot:
     """Sum a variant's series (one per target model) into one snapshot."""
     rows = list(series)
     counts = {a: sum(int(getattr(s, a)) for s in rows) for a in set(COUNTERS.values())}
     sums = {a: sum(getattr(s, a).total for s in rows) for a in LATENCIES.values()}
     latency_counts = {a: sum(getattr(s, a).count for s in rows) for a in LATENCIES.values()}
-    return Snapshot(now, counts, sums, latency_counts, instances)
+    return Snapshot(now, counts, sums, latency_counts, instances, backlog)
+
+
+def _gauge(name: str, at: Snapshot) -> float:
+    if name == "HasBacklogWithoutCapacity":
+        return 1.0 if at.backlog > 0 and at.instances == 0 else 0.0
+    if name == "ApproximateBacklogSizePerInstance":
+        return at.backlog / max(at.instances, 1)
+    return float(at.backlog)
 
 
 def point(metric: MetricRef, before: Snapshot, after: Snapshot) -> float | None:
@@ -87,6 +109,8 @@ def point(metric: MetricRef, before: Snapshot, after: Snapshot) -> float | None:
     seconds = (after.time - before.time).total_seconds()
     if seconds <= 0:
         return None
+    if metric.name in GAUGES:
+        return _gauge(metric.name, after)
     if metric.name in LATENCIES:
         attribute = LATENCIES[metric.name]
         count = after.latency_counts[attribute] - before.latency_counts[attribute]
@@ -110,7 +134,7 @@ def _customized(spec: CustomizedMetricSpecification, endpoint: str, variant: str
             "give MetricName, Namespace, Dimensions and Statistic"
         )
     name = spec.metric_name
-    known = sorted([*COUNTERS, *LATENCIES])
+    known = sorted([*COUNTERS, *LATENCIES, *GAUGES])
     if name not in known:
         raise ValidationError(
             f"Unknown metric {name!r} for a SageMaker variant; Lakeworks has: {', '.join(known)}"
@@ -119,7 +143,7 @@ def _customized(spec: CustomizedMetricSpecification, endpoint: str, variant: str
         raise ValidationError(
             f"Unknown metric namespace {spec.namespace!r}; use {' or '.join(_NAMESPACES)}"
         )
-    allowed = "Average" if name in LATENCIES else "Sum"
+    allowed = "Sum" if name in COUNTERS else "Average"
     if spec.statistic is not None and spec.statistic != allowed:
         raise ValidationError(
             f"Statistic {spec.statistic} is not available for {name}; Lakeworks has {allowed}"

@@ -41,6 +41,7 @@ from lakeworks.schemas.autoscaling import (
     SuspendedState,
 )
 from lakeworks.schemas.common import Page
+from lakeworks.schemas.hosting import EndpointInfo
 
 __all__ = ["DIMENSION", "NAMESPACE", "AutoscalingService", "parse_resource_id"]
 
@@ -132,7 +133,7 @@ class AutoscalingService:
             region=self.settings.aws.region,
         )
 
-    def _variant_exists(self, ctx: RequestContext, endpoint: str, variant: str) -> None:
+    def _variant_exists(self, ctx: RequestContext, endpoint: str, variant: str) -> EndpointInfo:
         try:
             info = self.hosting.describe_endpoint(ctx, endpoint)
         except NotFound:
@@ -151,6 +152,7 @@ class AutoscalingService:
                 f"Variant {variant!r} is serverless; it scales by MaxConcurrency, not "
                 "DesiredInstanceCount"
             )
+        return info
 
     # -- targets ---------------------------------------------------------------------------
 
@@ -166,7 +168,7 @@ class AutoscalingService:
         ctx.require("write")
         _check_dimension(spec.service_namespace, spec.scalable_dimension)
         endpoint, variant = parse_resource_id(spec.resource_id)
-        self._variant_exists(ctx, endpoint, variant)
+        endpoint_info = self._variant_exists(ctx, endpoint, variant)
         with self.db.session() as session:
             record = session.get(store.TargetRecord, spec.resource_id)
             if record is None and (spec.min_capacity is None or spec.max_capacity is None):
@@ -175,15 +177,7 @@ class AutoscalingService:
                 )
             low = spec.min_capacity if spec.min_capacity is not None else record.min_capacity  # type: ignore[union-attr]
             high = spec.max_capacity if spec.max_capacity is not None else record.max_capacity  # type: ignore[union-attr]
-            if low < 1 or high > MAX_INSTANCES_PER_VARIANT:
-                raise ValidationError(
-                    f"Capacity of a SageMaker variant must be 1-{MAX_INSTANCES_PER_VARIANT} "
-                    f"instances, got MinCapacity {low}, MaxCapacity {high}"
-                )
-            if low > high:
-                raise ValidationError(
-                    f"MinCapacity {low} must not be greater than MaxCapacity {high}"
-                )
+            _check_capacity(low, high, is_async=endpoint_info.async_inference_config is not None)
             suspended = (spec.suspended_state or SuspendedState()).model_dump()
             if record is None:
                 record = store.TargetRecord(
@@ -391,6 +385,24 @@ class AutoscalingService:
             fingerprint=listing.fingerprint("activities", resource_id),
             convert=_activity_info,
         )
+
+
+def _check_capacity(low: int, high: int, *, is_async: bool) -> None:
+    """Min/MaxCapacity of a variant: 1-32 instances; MinCapacity 0 only for async endpoints."""
+    if low == 0 and not is_async:
+        raise ValidationError(
+            "MinCapacity 0 is only allowed for variants of asynchronous endpoints (an endpoint "
+            "config with AsyncInferenceConfig); a real-time variant needs MinCapacity of at "
+            "least 1"
+        )
+    if low < 0 or high < 1 or high > MAX_INSTANCES_PER_VARIANT:
+        raise ValidationError(
+            f"Capacity of a SageMaker variant must be 1-{MAX_INSTANCES_PER_VARIANT} instances "
+            f"(MinCapacity 0 for an asynchronous endpoint), got MinCapacity {low}, "
+            f"MaxCapacity {high}"
+        )
+    if low > high:
+        raise ValidationError(f"MinCapacity {low} must not be greater than MaxCapacity {high}")
 
 
 def _check_policy(spec: ScalingPolicyPut, endpoint: str, variant: str) -> None:

@@ -16,6 +16,10 @@ The policy, like Lake Formation's default of ``IAMAllowedPrincipals``:
   ``SELECT`` guards queries (every table a query reads, views resolved to their base tables),
   ``DESCRIBE`` GetTable, ``ALTER`` UpdateTable and ``DROP`` DeleteTable / ``DROP TABLE``.
 - A database's own grants guard ``DROP`` (DeleteDatabase) and ``ALTER`` (UpdateDatabase).
+- Listings hide what the caller may not see, as Lake Formation does: GetTables leaves out a
+  governed table unless the caller holds some permission on it or on the table wildcard;
+  GetDatabases leaves out a database governed by its own or its wildcard's grants unless the
+  caller holds some permission on it or on one of its tables.
 
 Grants go with their table or database when it is deleted, so a new table of the same name
 starts open again.
@@ -24,7 +28,7 @@ starts open again.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select
@@ -335,6 +339,42 @@ class TableGrants:
             aws_code="AccessDeniedException",
             details={"database": database, "permission": permission},
         )
+
+    def table_filter(self, ctx: RequestContext, database: str) -> Callable[[str], bool]:
+        """Which tables of ``database`` a listing shows ``ctx`` (see the module).
+
+        Returns:
+            A predicate on a table's (normalised) name, reading the grants once.
+        """
+        if "admin" in ctx.scopes:
+            return lambda _: True
+        with self.db.session() as session:
+            rows = list(
+                session.scalars(select(GrantRecord).where(GrantRecord.database_name == database))
+            )
+        governed = {r.table_name for r in rows}
+        mine = {r.table_name for r in rows if r.principal == ctx.principal}
+        everything = bool(governed & {"", WILDCARD})
+
+        def visible(table: str) -> bool:
+            if WILDCARD in mine or table in mine:
+                return True
+            return not everything and table not in governed
+
+        return visible
+
+    def database_filter(self, ctx: RequestContext, databases: Iterable[str]) -> set[str]:
+        """Those of ``databases`` a listing shows ``ctx`` (see the module)."""
+        names = set(databases)
+        if "admin" in ctx.scopes or not names:
+            return names
+        with self.db.session() as session:
+            rows = list(
+                session.scalars(select(GrantRecord).where(GrantRecord.database_name.in_(names)))
+            )
+        hidden = {r.database_name for r in rows if r.table_name in ("", WILDCARD)}
+        hidden -= {r.database_name for r in rows if r.principal == ctx.principal}
+        return names - hidden
 
     def forget(self, database: str, table: str | None = None) -> None:
         """Remove the grants of a deleted table (or of a database and all its tables)."""

@@ -265,14 +265,24 @@ class CatalogService:
     def list_databases(
         self, ctx: RequestContext, *, next_token: str | None = None, max_results: int = 100
     ) -> Page[Database]:
-        """Databases by name, a page at a time (Glue's GetDatabases)."""
+        """Databases by name, a page at a time (Glue's GetDatabases), without those the caller
+        may not see under Lake Formation grants (see :mod:`lakeworks.lake.catalog.grants`)."""
         ctx.require("read")
         limit = page_limit(max_results)
-        with self.db.session() as session:
-            rows = store.list_databases(session, _after(next_token), limit + 1)
-        items = [self._database(r) for r in rows[:limit]]
-        token = encode_token({"after": rows[limit - 1].name}) if len(rows) > limit else None
-        return Page(items=items, next_token=token)
+        after = _after(next_token)
+        items: list[Database] = []
+        while True:
+            with self.db.session() as session:
+                rows = store.list_databases(session, after, _MAX_PAGE)
+            shown = self.grants.database_filter(ctx, (r.name for r in rows))
+            for row in rows:
+                if row.name in shown:
+                    if len(items) == limit:
+                        return Page(items=items, next_token=encode_token({"after": items[-1].name}))
+                    items.append(self._database(row))
+            if len(rows) < _MAX_PAGE:
+                return Page(items=items, next_token=None)
+            after = rows[-1].name
 
     def update_database(self, ctx: RequestContext, name: str, spec: DatabaseInput) -> Database:
         """Replace a database's description, location and parameters (Glue's UpdateDatabase).
@@ -399,13 +409,14 @@ class CatalogService:
         limit = page_limit(max_results)
         pattern = _name_pattern(expression)
         after = _after(next_token)
+        visible = self.grants.table_filter(ctx, db_name)
         items: list[Table] = []
         token = None
         while True:
             with self.db.session() as session:
                 rows = store.list_tables(session, db_name, after, _MAX_PAGE)
             for row in rows:
-                if pattern is None or pattern.fullmatch(row.name):
+                if (pattern is None or pattern.fullmatch(row.name)) and visible(row.name):
                     if len(items) == limit:
                         token = encode_token({"after": items[-1].name})
                         return Page(items=items, next_token=token)

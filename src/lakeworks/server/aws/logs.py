@@ -1,7 +1,9 @@
-"""CloudWatch Logs (JSON 1.1, ``Logs_20140328``): training jobs', functions' and Glue runs' logs.
+"""CloudWatch Logs (JSON 1.1, ``Logs_20140328``): training and transform jobs', functions' and
+Glue runs' logs.
 
-Functions' groups (``/aws/lambda/<name>``) and Glue's (``/aws-glue/python-jobs/output``) are
-served by :mod:`lakeworks.server.aws.logs_text`; the rest of this docstring is about training.
+Functions' groups (``/aws/lambda/<name>``), Glue's (``/aws-glue/python-jobs/output``) and
+transform jobs' (``/aws/sagemaker/TransformJobs``) are served by
+:mod:`lakeworks.server.aws.logs_text`; the rest of this docstring is about training.
 
 Enough of CloudWatch Logs for the SageMaker SDK's ``logs_for_job`` (what ``Estimator.fit()``
 streams by default) and for ``aws logs get-log-events``/``filter-log-events``: log group
@@ -107,6 +109,8 @@ async def get_log_events(call: AwsCall) -> dict[str, Any]:
                 next_token=_str(params, "nextToken"),
                 limit=_int(params, "limit"),
                 start_from_head=_bool(params, "startFromHead", False),
+                start_time=_int(params, "startTime"),
+                end_time=_int(params, "endTime"),
             )
         )
     return await run_in_threadpool(
