@@ -20,7 +20,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from sqlalchemy.exc import IntegrityError
 
@@ -58,6 +58,22 @@ __all__ = ["JobService", "SortBy", "SortOrder"]
 
 SortBy = Literal["Name", "CreationTime", "Status"]
 SortOrder = Literal["Ascending", "Descending"]
+
+
+class JobFilters(TypedDict, total=False):
+    """The filters, order and page of :meth:`JobService.list_jobs`, for domains that list the
+    jobs of one kind (training, processing, transform) through it: ``**filters``."""
+
+    status_equals: JobStatus | None
+    name_contains: str | None
+    creation_time_after: datetime | None
+    creation_time_before: datetime | None
+    sort_by: SortBy
+    sort_order: SortOrder
+    max_results: int
+    next_token: str | None
+
+
 MAX_LOG_READ = 1024 * 1024
 
 

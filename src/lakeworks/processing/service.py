@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path, PurePosixPath
-from typing import Any, Literal
+from typing import Any, Unpack
 
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
@@ -23,7 +23,7 @@ from lakeworks.core.errors import AlreadyExists, NotFound, ResourceInUse, Valida
 from lakeworks.core.names import arn
 from lakeworks.core.settings import Settings
 from lakeworks.db import Database
-from lakeworks.jobs.service import JobService
+from lakeworks.jobs.service import JobFilters, JobService
 from lakeworks.lake.service import LakeService
 from lakeworks.processing import store
 from lakeworks.processing.container import check_local_path, plan_command
@@ -33,7 +33,6 @@ from lakeworks.schemas.jobs import (
     JobCreate,
     JobInfo,
     JobLogs,
-    JobStatus,
     ResourceConfig,
     StoppingCondition,
 )
@@ -45,8 +44,6 @@ from lakeworks.schemas.processing import (
 
 __all__ = ["ProcessingService"]
 
-SortBy = Literal["Name", "CreationTime", "Status"]
-SortOrder = Literal["Ascending", "Descending"]
 _DEFAULT_RUNTIME = 86400
 
 
@@ -260,33 +257,14 @@ class ProcessingService:
     def list_processing_jobs(
         self,
         ctx: RequestContext,
-        *,
-        status_equals: JobStatus | None = None,
-        name_contains: str | None = None,
-        creation_time_after: datetime | None = None,
-        creation_time_before: datetime | None = None,
-        sort_by: SortBy = "CreationTime",
-        sort_order: SortOrder = "Descending",
-        max_results: int = 10,
-        next_token: str | None = None,
+        **filters: Unpack[JobFilters],
     ) -> Page[ProcessingJobSummary]:
         """List processing jobs, newest first unless sorted otherwise.
 
         Raises:
             ValidationError: ``max_results`` outside 1..100, or a token from another listing.
         """
-        page = self.jobs.list_jobs(
-            ctx,
-            status_equals=status_equals,
-            name_contains=name_contains,
-            creation_time_after=creation_time_after,
-            creation_time_before=creation_time_before,
-            sort_by=sort_by,
-            sort_order=sort_order,
-            max_results=max_results,
-            next_token=next_token,
-            job_type="processing",
-        )
+        page = self.jobs.list_jobs(ctx, job_type="processing", **filters)
         with self.db.session() as session:
             known = store.get_processings(session, [j.job_name for j in page.items])
         items: list[ProcessingJobSummary] = []

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Unpack
 
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
@@ -29,10 +29,10 @@ from lakeworks.core.errors import AlreadyExists, NotFound, ResourceInUse, Valida
 from lakeworks.core.names import arn
 from lakeworks.core.settings import Settings
 from lakeworks.db import Database
-from lakeworks.jobs.service import JobService
+from lakeworks.jobs.service import JobFilters, JobService
 from lakeworks.lake.service import LakeService
 from lakeworks.schemas.common import Page
-from lakeworks.schemas.jobs import JobInfo, JobStatus
+from lakeworks.schemas.jobs import JobInfo
 from lakeworks.schemas.training import (
     FinalMetric,
     InputLineage,
@@ -56,8 +56,6 @@ __all__ = ["TrainingService"]
 
 log = logging.getLogger("lakeworks.training")
 
-SortBy = Literal["Name", "CreationTime", "Status"]
-SortOrder = Literal["Ascending", "Descending"]
 #: Seconds between checkpoint uploads of a running job.
 CHECKPOINT_INTERVAL = 5.0
 
@@ -229,33 +227,14 @@ class TrainingService:
     def list_training_jobs(
         self,
         ctx: RequestContext,
-        *,
-        status_equals: JobStatus | None = None,
-        name_contains: str | None = None,
-        creation_time_after: datetime | None = None,
-        creation_time_before: datetime | None = None,
-        sort_by: SortBy = "CreationTime",
-        sort_order: SortOrder = "Descending",
-        max_results: int = 10,
-        next_token: str | None = None,
+        **filters: Unpack[JobFilters],
     ) -> Page[TrainingJobSummary]:
         """List training jobs, newest first unless sorted otherwise.
 
         Raises:
             ValidationError: ``max_results`` outside 1..100, or a token from another listing.
         """
-        page = self.jobs.list_jobs(
-            ctx,
-            status_equals=status_equals,
-            name_contains=name_contains,
-            creation_time_after=creation_time_after,
-            creation_time_before=creation_time_before,
-            sort_by=sort_by,
-            sort_order=sort_order,
-            max_results=max_results,
-            next_token=next_token,
-            job_type="training",
-        )
+        page = self.jobs.list_jobs(ctx, job_type="training", **filters)
         with self.db.session() as session:
             known = store.get_trainings(session, [j.job_name for j in page.items])
         items = [

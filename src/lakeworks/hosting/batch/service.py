@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from datetime import datetime
-from typing import Literal
+from typing import Unpack
 
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
@@ -28,14 +28,13 @@ from lakeworks.hosting.batch import store
 from lakeworks.hosting.batch.kind import TransformRuntime
 from lakeworks.hosting.batch.records import FORMATS, compile_path
 from lakeworks.hosting.store import HostedModelRecord
-from lakeworks.jobs.service import JobService
+from lakeworks.jobs.service import JobFilters, JobService
 from lakeworks.lake.service import LakeService
 from lakeworks.schemas.common import Page
 from lakeworks.schemas.jobs import (
     JobCreate,
     JobInfo,
     JobLogs,
-    JobStatus,
     ResourceConfig,
     StoppingCondition,
 )
@@ -43,8 +42,6 @@ from lakeworks.schemas.transform import TransformJobCreate, TransformJobInfo, Tr
 
 __all__ = ["TransformService"]
 
-SortBy = Literal["Name", "CreationTime", "Status"]
-SortOrder = Literal["Ascending", "Descending"]
 #: SageMaker's limit on MaxConcurrentTransforms × MaxPayloadInMB.
 MAX_IN_FLIGHT_MB = 100
 MAX_CONCURRENCY = 64
@@ -223,33 +220,14 @@ class TransformService:
     def list_transform_jobs(
         self,
         ctx: RequestContext,
-        *,
-        status_equals: JobStatus | None = None,
-        name_contains: str | None = None,
-        creation_time_after: datetime | None = None,
-        creation_time_before: datetime | None = None,
-        sort_by: SortBy = "CreationTime",
-        sort_order: SortOrder = "Descending",
-        max_results: int = 10,
-        next_token: str | None = None,
+        **filters: Unpack[JobFilters],
     ) -> Page[TransformJobSummary]:
         """List transform jobs, newest first unless sorted otherwise.
 
         Raises:
             ValidationError: ``max_results`` outside 1..100, or a token from another listing.
         """
-        page = self.jobs.list_jobs(
-            ctx,
-            status_equals=status_equals,
-            name_contains=name_contains,
-            creation_time_after=creation_time_after,
-            creation_time_before=creation_time_before,
-            sort_by=sort_by,
-            sort_order=sort_order,
-            max_results=max_results,
-            next_token=next_token,
-            job_type="transform",
-        )
+        page = self.jobs.list_jobs(ctx, job_type="transform", **filters)
         with self.db.session() as session:
             known = store.get_transforms(session, [j.job_name for j in page.items])
         items: list[TransformJobSummary] = []
