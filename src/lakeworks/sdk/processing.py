@@ -2,84 +2,27 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
-from typing import Any
-from urllib.parse import quote
-
-from lakeworks.schemas.common import Page
-from lakeworks.schemas.jobs import JobLogs
 from lakeworks.schemas.processing import (
     ProcessingJobCreate,
     ProcessingJobInfo,
     ProcessingJobSummary,
 )
-from lakeworks.sdk._http import Transport, paginate, request_body
-from lakeworks.sdk.waiters import poll_intervals
+from lakeworks.sdk._jobs import LoggedJobResource
 
 __all__ = ["ProcessingJobs"]
 
-_API = "/api/v1/processing-jobs"
-_ENDED = ("Completed", "Failed", "Stopped")
 
-
-def _path(name: str) -> str:
-    return f"{_API}/{quote(name, safe='')}"
-
-
-class ProcessingJobs:
+class ProcessingJobs(
+    LoggedJobResource[ProcessingJobCreate, ProcessingJobInfo, ProcessingJobSummary]
+):
     """Processing jobs (SageMaker's), including recipe and profile jobs."""
 
-    def __init__(self, transport: Transport) -> None:
-        self._t = transport
+    api = "/api/v1/processing-jobs"
+    what = "Processing job"
+    create_model = ProcessingJobCreate
+    info_model = ProcessingJobInfo
+    summary_model = ProcessingJobSummary
 
-    def create(
-        self, spec: ProcessingJobCreate | dict[str, Any] | None = None, **fields: Any
-    ) -> ProcessingJobInfo:
-        """Submit a processing job (CreateProcessingJob's fields, snake_case or SageMaker's)."""
-        body = request_body(ProcessingJobCreate, spec, **fields)
-        return self._t.model(ProcessingJobInfo, "POST", _API, json=body)
-
-    def get(self, name: str) -> ProcessingJobInfo:
-        """Describe a processing job.
-
-        Raises:
-            NotFound: No such processing job.
-        """
-        return self._t.model(ProcessingJobInfo, "GET", _path(name))
-
-    def list(
-        self, *, status: str | None = None, name_contains: str | None = None
-    ) -> Iterator[ProcessingJobSummary]:
-        """Iterate over processing jobs, newest first."""
-
-        def page(token: str | None) -> tuple[list[ProcessingJobSummary], str | None]:
-            params = {"status_equals": status, "name_contains": name_contains, "next_token": token}
-            got = self._t.model(Page[ProcessingJobSummary], "GET", _API, params=params)
-            return got.items, got.next_token
-
-        return paginate(page)
-
-    def stop(self, name: str) -> ProcessingJobInfo:
-        """Stop a running processing job."""
-        return self._t.model(ProcessingJobInfo, "POST", f"{_path(name)}/stop")
-
-    def logs_page(self, name: str, offset: int = 0) -> JobLogs:
-        """One slice of the job's combined stdout/stderr."""
-        return self._t.model(JobLogs, "GET", f"{_path(name)}/logs", params={"offset": offset})
-
-    def wait(self, name: str, *, timeout: float | None = None) -> ProcessingJobInfo:
-        """Wait until the job is Completed, Failed or Stopped; return its final state.
-
-        Raises:
-            TimeoutError: Still running after ``timeout`` seconds.
-        """
-        deadline = None if timeout is None else time.monotonic() + timeout
-        pauses = poll_intervals()
-        while True:
-            job = self.get(name)
-            if job.processing_job_status in _ENDED:
-                return job
-            if deadline is not None and time.monotonic() > deadline:
-                raise TimeoutError(f"Processing job {name} is still {job.processing_job_status}")
-            time.sleep(next(pauses))
+    def status(self, job: ProcessingJobInfo) -> str:
+        """The job's ProcessingJobStatus."""
+        return job.processing_job_status
