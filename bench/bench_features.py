@@ -3,6 +3,8 @@
 1. Online: ``GetRecord`` through boto3's ``sagemaker-featurestore-runtime`` client against a
    live server (p50/p95 over many calls; the goal is p50 ≤ 2 ms) vs a raw primary-key lookup
    of the same row in the server's SQLite database with ``sqlite3``.
+   Also ``PutRecord`` latency (p50/p95) into a group with the online store only and into one
+   with online and offline stores (the offline row commits with the online upsert).
 2. Offline: a training set of L labels over F feature rows (default 100 k × 1 M; the issue's
    1 M × 10 M does not fit a one-minute run on a 2-core machine) built through the native SDK
    (``build_dataset``, labels and result in the lake) vs a raw DuckDB ``ASOF JOIN`` over the
@@ -61,12 +63,16 @@ def online(env: dict[str, str], home: Path, calls: int) -> None:
         FeatureDefinitions=DEFINITIONS,
         OnlineStoreConfig={"EnableOnlineStore": True},
     )
-    for user in range(1000):
-        record = {"user": str(user), "ts": str(START), "score": "0.5", "segment": "gold"}
-        rt.put_record(
-            FeatureGroupName="online",
-            Record=[{"FeatureName": k, "ValueAsString": v} for k, v in record.items()],
-        )
+    put_online = _puts(rt, "online", 1000)
+    sm.create_feature_group(
+        FeatureGroupName="both",
+        RecordIdentifierFeatureName="user",
+        EventTimeFeatureName="ts",
+        FeatureDefinitions=DEFINITIONS,
+        OnlineStoreConfig={"EnableOnlineStore": True},
+        OfflineStoreConfig={"S3StorageConfig": {"S3Uri": "s3://bench-put/store"}},
+    )
+    put_both = _puts(rt, "both", 1000)
     api: list[float] = []
     for i in range(calls):
         started = time.perf_counter()
@@ -88,6 +94,23 @@ def online(env: dict[str, str], home: Path, calls: int) -> None:
         print(f"  {label:32} p50 {_p(times, 0.5):7.3f} ms  p95 {_p(times, 0.95):7.3f} ms")
     ratio = _p(api, 0.5) / _p(raw, 0.5)
     print(f"  ratio (p50)                      {ratio:7.1f}x  (goal: API p50 <= 2 ms)")
+    print("PutRecord over 1 000 calls each")
+    for label, times in (("online store only", put_online), ("online + offline store", put_both)):
+        print(f"  {label:32} p50 {_p(times, 0.5):7.3f} ms  p95 {_p(times, 0.95):7.3f} ms")
+
+
+def _puts(rt: Any, group: str, count: int) -> list[float]:
+    """Put ``count`` records into ``group``; each call's seconds."""
+    times: list[float] = []
+    for user in range(count):
+        record = {"user": str(user), "ts": str(START), "score": "0.5", "segment": "gold"}
+        started = time.perf_counter()
+        rt.put_record(
+            FeatureGroupName=group,
+            Record=[{"FeatureName": k, "ValueAsString": v} for k, v in record.items()],
+        )
+        times.append(time.perf_counter() - started)
+    return times
 
 
 def _features(rows: int, users: int) -> pa.Table:
@@ -178,7 +201,6 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, server_process(Path(tmp) / "home") as server:
         env = server.aws_env()
-        online(env, server.home, args.calls)
         s3 = boto3.client(
             "s3",
             endpoint_url=env["AWS_ENDPOINT_URL"],
@@ -186,6 +208,8 @@ def main() -> None:
             aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
             region_name="us-east-1",
         )
+        s3.create_bucket(Bucket="bench-put")
+        online(env, server.home, args.calls)
         client = Client(server.url, server.token)
         scratch = Path(tmp) / "raw"
         scratch.mkdir()

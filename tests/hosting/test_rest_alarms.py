@@ -3,7 +3,7 @@ the deployment timeout check."""
 
 from __future__ import annotations
 
-import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -64,12 +64,14 @@ def test_a_deployment_past_its_execution_timeout_rolls_back() -> None:
             "MaximumExecutionTimeoutInSeconds": 600,
         }
     )
+    now = datetime.now(UTC)
     engine = SimpleNamespace(_stop=SimpleNamespace(is_set=lambda: False), views={"ep": None},
-                             alarms=None)  # fmt: skip
+                             alarms=None, clock=lambda: now)  # fmt: skip
     fleet = SimpleNamespace(stopped=False)
-    fresh = Rollout(engine, "ep", fleet, [], [], policy, [], time.monotonic())  # type: ignore[arg-type]
+    fresh = Rollout(engine, "ep", fleet, [], [], policy, [], now)  # type: ignore[arg-type]
     assert fresh._trouble() is None
-    late = Rollout(engine, "ep", fleet, [], [], policy, [], time.monotonic() - 601)  # type: ignore[arg-type]
+    started = now - timedelta(seconds=601)  # the timeout counts from the update's start
+    late = Rollout(engine, "ep", fleet, [], [], policy, [], started)  # type: ignore[arg-type]
     assert late._trouble() == ("rollback", "the deployment did not finish within 600 s")
     fleet.stopped = True
     assert late._trouble() == ("abandoned", "")

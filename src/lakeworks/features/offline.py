@@ -1,15 +1,18 @@
 """The offline store: every write appended to Parquet in the lake, in SageMaker's layout.
 
-Rows are buffered in memory per feature group and written by a background thread every
-``features.offline_flush_seconds`` (sooner when ``features.offline_flush_rows`` are waiting),
-one Parquet file per hour of event time, under
+Rows wait in the metadata database (``feature_offline_pending``, inserted in the transaction of
+the write's online upsert, so an acknowledged write survives a crash) and a background thread
+writes them every ``features.offline_flush_seconds`` (sooner when ``features.offline_flush_rows``
+are waiting), one Parquet file per hour of event time and flush batch, under
 ``<S3Uri>/<account>/sagemaker/<region>/offline-store/<group>-<ts>/data/year=YYYY/month=MM/
 day=DD/hour=HH/<YYYYMMDDTHHMMSSZ>_<id>.parquet``. Each row carries the features plus
 ``write_time``, ``api_invocation_time`` and ``is_deleted``, as in AWS. A new hour partition is
 added to the group's catalog table, so Athena SQL sees it.
 
-Rows still buffered when the server dies are lost (as with AWS, the offline store is eventually
-consistent; the online store is the system of record for the latest values).
+A flush claims a batch of pending rows, writes its files and then deletes the batch. File names
+derive from the batch (``<time>`` is its first row's arrival, ``<id>`` its id), so a batch
+written again after a crash or a refused write overwrites what was written before: each row lands
+exactly once. Pending rows left by a dead server are written when the next one starts.
 """
 
 from __future__ import annotations
@@ -17,10 +20,10 @@ from __future__ import annotations
 import io
 import logging
 import threading
-import uuid
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -28,10 +31,14 @@ import pyarrow.parquet as pq
 from lakeworks.core.clock import utcnow
 from lakeworks.core.context import RequestContext
 from lakeworks.core.errors import LakeworksError
+from lakeworks.features import store
 from lakeworks.features.records import FeatureSchema
 from lakeworks.lake.catalog.service import CatalogService
 from lakeworks.lake.service import LakeService, parse_s3_uri
 from lakeworks.schemas.catalog import PartitionInput
+
+if TYPE_CHECKING:
+    from lakeworks.db import Database
 
 __all__ = ["ARROW_TYPES", "GLUE_TYPES", "OfflineStore", "OfflineTarget", "arrow_schema"]
 
@@ -45,8 +52,6 @@ ARROW_TYPES: dict[str, pa.DataType] = {
 }
 GLUE_TYPES = {"Integral": "bigint", "Fractional": "double", "String": "string"}
 PARTITION_KEYS = ("year", "month", "day", "hour")
-#: Buffered rows past which the oldest are dropped while the lake refuses writes.
-_MAX_BUFFERED = 1_000_000
 
 
 def arrow_schema(schema: FeatureSchema) -> pa.Schema:
@@ -79,32 +84,41 @@ class OfflineTarget:
     table: str | None = None
 
 
-@dataclass
-class _Pending:
-    target: OfflineTarget
-    rows: list[tuple[float, dict[str, Any]]] = field(default_factory=list)
+def _naive(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC).replace(tzinfo=None)
 
 
 class OfflineStore:
-    """The buffer and writer of every group's offline rows.
+    """The writer of every group's pending offline rows.
 
     Args:
+        db: The metadata database holding pending rows.
         lake: Where Parquet files are written.
         catalog: Where partitions are registered.
+        targets: A group's offline target by name; ``None`` when the group is gone or has no
+            offline store (its pending rows are then dropped).
         interval: Seconds between flushes.
-        max_rows: Buffered rows that trigger a flush before the interval ends.
+        max_rows: Pending rows that trigger a flush before the interval ends (also the most rows
+            one batch holds).
     """
 
     def __init__(
-        self, lake: LakeService, catalog: CatalogService, interval: float, max_rows: int
+        self,
+        db: Database,
+        lake: LakeService,
+        catalog: CatalogService,
+        targets: Callable[[str], OfflineTarget | None],
+        interval: float,
+        max_rows: int,
     ) -> None:
+        self.db = db
         self.lake = lake
         self.catalog = catalog
+        self.targets = targets
         self.interval = interval
         self.max_rows = max_rows
         self.ctx = RequestContext.system()
-        self._pending: dict[str, _Pending] = {}
-        self._count = 0
+        self._count = 0  # rows queued since the last flush began (a trigger, not a ledger)
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._wake = threading.Event()
@@ -115,7 +129,7 @@ class OfflineStore:
         self.blocked: dict[str, str] = {}
 
     def start(self) -> None:
-        """Start the background flusher."""
+        """Start the background flusher; it first writes rows a previous server left pending."""
         if self._thread is None:
             self._stop.clear()
             self._thread = threading.Thread(
@@ -124,7 +138,7 @@ class OfflineStore:
             self._thread.start()
 
     def close(self) -> None:
-        """Stop the flusher after writing what is buffered."""
+        """Stop the flusher after writing what is pending."""
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
@@ -134,95 +148,96 @@ class OfflineStore:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self._wake.wait(self.interval)
-            self._wake.clear()
             try:
                 self.flush()
             except Exception:  # the thread must outlive one bad flush
                 log.exception("offline store flush failed")
+            self._wake.wait(self.interval)
+            self._wake.clear()
 
-    def append(self, target: OfflineTarget, event_time: float, row: dict[str, Any]) -> None:
-        """Buffer one row (typed values, ``api_invocation_time`` and ``is_deleted`` set)."""
+    def queued(self, rows: int = 1) -> None:
+        """Note ``rows`` durably queued (by the store, with their write's transaction)."""
         with self._lock:
-            pending = self._pending.get(target.name)
-            if pending is None:
-                pending = self._pending[target.name] = _Pending(target)
-            pending.target = target  # the latest definition (features may have been added)
-            pending.rows.append((event_time, row))
-            self._count += 1
+            self._count += rows
             full = self._count >= self.max_rows
         if full:
             self._wake.set()
 
+    def flush(self, name: str | None = None) -> int:
+        """Write pending rows now (of one group, or of all); the number written."""
+        with self._flush_lock:
+            with self._lock:
+                self._count = 0
+            names = [name] if name is not None else store.offline_pending_groups(self.db)
+            return sum(self._flush_group(n) for n in names)
+
+    def _flush_group(self, name: str) -> int:
+        target = self.targets(name)
+        written = 0
+        batches = store.claimed_offline_batches(self.db, name)
+        while True:
+            batch = (
+                batches.pop(0)
+                if batches
+                else store.claim_offline_batch(self.db, name, self.max_rows)
+            )
+            if batch is None:
+                return written
+            rows = store.read_offline_batch(self.db, name, batch)
+            if not rows:
+                continue  # deleted meanwhile (the group went)
+            if target is None:
+                log.warning("dropping %d offline rows of %s: no offline store", len(rows), name)
+            else:
+                try:
+                    self._write(target, batch, rows)
+                except (LakeworksError, OSError, ValueError) as exc:
+                    reason = exc.message if isinstance(exc, LakeworksError) else str(exc)
+                    log.error("offline store of %s not written (kept for retry): %s", name, reason)
+                    self.blocked[name] = reason
+                    return written
+                self.blocked.pop(name, None)
+                written += len(rows)
+            store.delete_offline_batch(self.db, name, batch)
+
     def discard(self, name: str) -> None:
-        """Forget a group's buffered rows (the group is deleted)."""
-        with self._lock:
-            pending = self._pending.pop(name, None)
-            if pending is not None:
-                self._count -= len(pending.rows)
+        """Forget what is known of a group (it is deleted; its pending rows go with its records)."""
         self._known.pop(name, None)
         self.blocked.pop(name, None)
 
-    def flush(self, name: str | None = None) -> int:
-        """Write buffered rows now (of one group, or of all); the number written."""
-        with self._flush_lock:
-            with self._lock:
-                names = [name] if name is not None else list(self._pending)
-                taken = [self._pending.pop(n) for n in names if n in self._pending]
-                self._count -= sum(len(p.rows) for p in taken)
-            written = 0
-            for pending in taken:
-                try:
-                    written += self._write(pending)
-                    self.blocked.pop(pending.target.name, None)
-                except LakeworksError as exc:
-                    self._requeue(pending, exc.message)
-                except OSError as exc:
-                    self._requeue(pending, str(exc))
-            return written
-
-    def _requeue(self, pending: _Pending, reason: str) -> None:
-        name = pending.target.name
-        log.error("offline store of %s not written (kept for retry): %s", name, reason)
-        self.blocked[name] = reason
-        with self._lock:
-            current = self._pending.setdefault(name, _Pending(pending.target))
-            current.rows[:0] = pending.rows
-            self._count += len(pending.rows)
-            overflow = len(current.rows) - _MAX_BUFFERED
-            if overflow > 0:
-                del current.rows[:overflow]
-                self._count -= overflow
-
-    def _write(self, pending: _Pending) -> int:
-        target = pending.target
+    def _write(self, target: OfflineTarget, batch: int, rows: list[store.PendingRow]) -> None:
         schema = arrow_schema(target.schema)
+        types = target.schema.types
         now = utcnow().replace(tzinfo=None)
         by_hour: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        for event_time, row in pending.rows:
-            at = datetime.fromtimestamp(event_time, UTC)
-            key = (f"{at.year:04d}", f"{at.month:02d}", f"{at.day:02d}", f"{at.hour:02d}")
-            by_hour.setdefault(key, []).append({**row, "write_time": now})
+        for pending in rows:
+            at = datetime.fromtimestamp(pending.event_time, UTC)
+            hour = (f"{at.year:04d}", f"{at.month:02d}", f"{at.day:02d}", f"{at.hour:02d}")
+            row: dict[str, Any] = {n: target.schema.typed(n, pending.values.get(n)) for n in types}
+            row["write_time"] = now
+            row["api_invocation_time"] = _naive(pending.api_invocation_time)
+            row["is_deleted"] = pending.is_deleted
+            by_hour.setdefault(hour, []).append(row)
         bucket, prefix = parse_s3_uri(target.uri)
-        stamp = now.strftime("%Y%m%dT%H%M%SZ")
+        # Both parts of the name come from the batch, so writing it again overwrites.
+        stamp = _naive(rows[0].api_invocation_time).strftime("%Y%m%dT%H%M%SZ")
         new_partitions: list[tuple[str, ...]] = []
         known = self._known.setdefault(target.name, set())
-        for values, rows in by_hour.items():
-            table = pa.Table.from_pylist(rows, schema=schema)
+        for values, hour_rows in by_hour.items():
+            table = pa.Table.from_pylist(hour_rows, schema=schema)
             buffer = io.BytesIO()
             pq.write_table(table, buffer, compression="snappy")
             buffer.seek(0)
             path = "/".join(f"{k}={v}" for k, v in zip(PARTITION_KEYS, values, strict=True))
-            name = f"{prefix.rstrip('/')}/{path}/{stamp}_{uuid.uuid4().hex[:16]}.parquet"
+            key = f"{prefix.rstrip('/')}/{path}/{stamp}_{batch:016x}.parquet"
             self.lake.put_object(
-                self.ctx, bucket, name, buffer, content_type="application/octet-stream"
+                self.ctx, bucket, key, buffer, content_type="application/octet-stream"
             )
             if values not in known:
                 new_partitions.append(values)
         if target.database and target.table and new_partitions:
             self._register(target, new_partitions)
         known.update(new_partitions)
-        return len(pending.rows)
 
     def _register(self, target: OfflineTarget, partitions: list[tuple[str, ...]]) -> None:
         assert target.database is not None

@@ -18,7 +18,7 @@ from lakeworks.core.context import RequestContext
 from lakeworks.core.errors import NotFound, ValidationError
 from lakeworks.features import store
 from lakeworks.features.records import parse_event_time, ttl_seconds
-from lakeworks.features.store import OnlineWrite, StoredRecord
+from lakeworks.features.store import OfflineWrite, OnlineWrite, StoredRecord
 
 if TYPE_CHECKING:
     from lakeworks.db import Database
@@ -64,13 +64,16 @@ class RecordOps:
     def group(self, name_or_arn: str) -> FeatureGroup:  # pragma: no cover - the host's
         raise NotImplementedError
 
-    def _offline_row(
-        self, group: FeatureGroup, values: dict[str, str], deleted: bool
-    ) -> dict[str, Any]:
-        row: dict[str, Any] = {n: group.schema.typed(n, values.get(n)) for n in group.schema.types}
-        row["api_invocation_time"] = utcnow().replace(tzinfo=None)
-        row["is_deleted"] = deleted
-        return row
+    def _offline_write(
+        self, group: FeatureGroup, event_time: float, values: dict[str, str], deleted: bool
+    ) -> OfflineWrite:
+        return OfflineWrite(
+            feature_group=group.name,
+            event_time=event_time,
+            values=values,
+            api_invocation_time=time.time(),
+            is_deleted=deleted,
+        )
 
     def put_record(
         self,
@@ -94,6 +97,10 @@ class RecordOps:
         lifetime = ttl_seconds(ttl) if ttl is not None else group.ttl
         if ttl is not None and not online:
             raise _invalid("TtlDuration applies to the online store, which this write skips")
+        queued = None
+        if offline and group.offline is not None:
+            queued = self._offline_write(group, parsed.event_time, parsed.values, deleted=False)
+        # The offline row commits with the online upsert: durable once this returns.
         if online:
             store.write_online(
                 self.db,
@@ -106,10 +113,12 @@ class RecordOps:
                     is_deleted=False,
                     write_time=utcnow(),
                 ),
+                queued,
             )
-        if offline and group.offline is not None:
-            row = self._offline_row(group, parsed.values, deleted=False)
-            self.offline.append(group.offline, parsed.event_time, row)
+        elif queued is not None:
+            store.append_offline(self.db, queued)
+        if queued is not None:
+            self.offline.queued()
 
     def _visible(self, row: StoredRecord | None) -> StoredRecord | None:
         if row is None or row.is_deleted:
@@ -243,8 +252,19 @@ class RecordOps:
         schema = group.schema
         at = parse_event_time(event_time, schema.types[schema.event_time], schema.event_time)
         online, offline = _stores(target_stores, group)
+        queued = None
+        if offline and group.offline is not None:
+            try:
+                schema.typed(schema.record_identifier, record_id)
+            except ValueError:
+                raise _invalid(
+                    f"RecordIdentifierValueAsString {record_id!r} does not fit the "
+                    f"{schema.types[schema.record_identifier]} identifier"
+                ) from None
+            values = {schema.record_identifier: record_id, schema.event_time: event_time}
+            queued = self._offline_write(group, at, values, deleted=True)
         if online and deletion_mode == "HardDelete":
-            store.hard_delete_online(self.db, group.name, record_id)
+            store.hard_delete_online(self.db, group.name, record_id, queued)
         elif online:
             store.write_online(
                 self.db,
@@ -257,14 +277,9 @@ class RecordOps:
                     is_deleted=True,
                     write_time=utcnow(),
                 ),
+                queued,
             )
-        if offline and group.offline is not None:
-            values = {schema.record_identifier: record_id, schema.event_time: event_time}
-            try:
-                row = self._offline_row(group, values, deleted=True)
-            except ValueError:
-                raise _invalid(
-                    f"RecordIdentifierValueAsString {record_id!r} does not fit the "
-                    f"{schema.types[schema.record_identifier]} identifier"
-                ) from None
-            self.offline.append(group.offline, at, row)
+        elif queued is not None:
+            store.append_offline(self.db, queued)
+        if queued is not None:
+            self.offline.queued()

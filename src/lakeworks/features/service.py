@@ -77,7 +77,12 @@ class FeatureStoreService(RecordOps):
         self.catalog = catalog
         config = settings.features
         self.offline = OfflineStore(
-            lake, catalog, config.offline_flush_seconds, config.offline_flush_rows
+            db,
+            lake,
+            catalog,
+            self._offline_target,
+            config.offline_flush_seconds,
+            config.offline_flush_rows,
         )
         self.datasets = DatasetBuilder(self, settings.home / "cache" / "features")
         self._cache: dict[str, tuple[float, FeatureGroup]] = {}
@@ -88,8 +93,14 @@ class FeatureStoreService(RecordOps):
         self.offline.start()
 
     def close(self) -> None:
-        """Write what the offline store buffers and stop its flusher."""
+        """Write what the offline store has pending and stop its flusher."""
         self.offline.close()
+
+    def _offline_target(self, name: str) -> OfflineTarget | None:
+        try:
+            return self.group(name).offline
+        except NotFound:
+            return None
 
     # -- groups ----------------------------------------------------------------------------
 

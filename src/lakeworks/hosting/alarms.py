@@ -12,6 +12,12 @@ A period without invocations has no datapoint (missing data).
 at least ``DatapointsToAlarm`` of them breach, with ``TreatMissingData`` saying what a missing
 one counts as. Both are pure functions, tested alone; :class:`AlarmEvaluator` applies them to
 live metrics on a timer.
+
+The queue gauges of an async endpoint (``ApproximateBacklogSize``,
+``ApproximateBacklogSizePerInstance``, ``HasBacklogWithoutCapacity``) are not running totals: a
+period's datapoint is the gauge read when the period closes (:data:`GaugeReader`). After every
+closed period the evaluator reports the alarm, its state and its latest datapoint
+(``on_period``), which is what runs the alarm's actions.
 """
 
 from __future__ import annotations
@@ -23,12 +29,20 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from lakeworks.hosting.metrics import BUCKETS_US, Histogram, MetricsRegistry, Series
+from lakeworks.hosting.metrics import (
+    BACKLOG_GAUGES,
+    BUCKETS_US,
+    Histogram,
+    MetricsRegistry,
+    Series,
+    backlog_gauge,
+)
 from lakeworks.schemas.hosting_deployments import MetricAlarmPut
 
 __all__ = [
     "AlarmEvaluator",
     "AlarmState",
+    "GaugeReader",
     "Snapshot",
     "datapoint",
     "evaluate",
@@ -36,6 +50,11 @@ __all__ = [
 ]
 
 log = logging.getLogger("lakeworks.hosting")
+
+#: ``(backlog, instances)`` of an endpoint (of one variant when the name is given).
+GaugeReader = Callable[[str, str | None], tuple[int, int]]
+#: Told ``(alarm, StateValue, latest datapoint)`` after each period an alarm closes.
+PeriodListener = Callable[[MetricAlarmPut, str, float | None], None]
 
 _COUNTERS = {
     "Invocations": "invocations",
@@ -200,6 +219,7 @@ class AlarmEvaluator:
     Args:
         metrics: The endpoints' metrics.
         on_change: Called with ``(name, StateValue, StateReason)`` when a state changes.
+        on_period: Called after every period an alarm closes (see :data:`PeriodListener`).
         tick: Seconds between checks for periods that ended.
         clock: A monotonic clock.
     """
@@ -209,11 +229,15 @@ class AlarmEvaluator:
         metrics: MetricsRegistry,
         on_change: Callable[[str, str, str], None],
         *,
+        on_period: PeriodListener | None = None,
         tick: float = 0.1,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.metrics = metrics
         self.on_change = on_change
+        self.on_period = on_period
+        #: Reads the queue gauges; without one, gauge alarms have no data.
+        self.gauges: GaugeReader | None = None
         self.tick = tick
         self.clock = clock
         self.states: dict[str, AlarmState] = {}
@@ -262,21 +286,39 @@ class AlarmEvaluator:
             if periods <= 0:
                 continue
             state.closed += periods
-            current = snapshot(self._series(state.alarm))
-            before = state.last or current
             state.history.extend([None] * (periods - 1))  # periods the thread slept through
-            state.history.append(datapoint(state.alarm, before, current))
-            state.last = current
+            state.history.append(self._datapoint(state))
             decided = evaluate(state.alarm, list(state.history))
-            if decided is None or decided[0] == state.value:
-                state.reason = decided[1] if decided else state.reason
-                continue
-            state.value, state.reason = decided
-            log.info("alarm %s is %s: %s", state.alarm.alarm_name, *decided)
-            try:
-                self.on_change(state.alarm.alarm_name, *decided)
-            except Exception:
-                log.exception("cannot record the state of alarm %s", state.alarm.alarm_name)
+            if decided is not None and decided[0] != state.value:
+                state.value, state.reason = decided
+                log.info("alarm %s is %s: %s", state.alarm.alarm_name, *decided)
+                try:
+                    self.on_change(state.alarm.alarm_name, *decided)
+                except Exception:
+                    log.exception("cannot record the state of alarm %s", state.alarm.alarm_name)
+            elif decided is not None:
+                state.reason = decided[1]
+            if self.on_period is not None:
+                window = list(state.history)[-state.alarm.evaluation_periods :]
+                latest = next((v for v in reversed(window) if v is not None), None)
+                try:
+                    self.on_period(state.alarm, state.value, latest)
+                except Exception:
+                    log.exception("cannot run the actions of alarm %s", state.alarm.alarm_name)
+
+    def _datapoint(self, state: AlarmState) -> float | None:
+        alarm = state.alarm
+        if alarm.metric_name in BACKLOG_GAUGES:
+            if self.gauges is None:
+                return None
+            backlog, instances = self.gauges(
+                alarm.dimension("EndpointName") or "", alarm.dimension("VariantName")
+            )
+            return backlog_gauge(alarm.metric_name, backlog, instances)
+        current = snapshot(self._series(alarm))
+        before = state.last or current
+        state.last = current
+        return datapoint(alarm, before, current)
 
     def _run(self) -> None:
         while not self._stop.wait(self.tick):

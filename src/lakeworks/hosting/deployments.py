@@ -35,6 +35,7 @@ __all__ = [
     "blue_green_policy",
     "check_deployment",
     "pending_summary",
+    "remaining_bake",
     "rollback_alarms",
     "traffic_steps",
 ]
@@ -123,6 +124,19 @@ def traffic_steps(policy: BlueGreenUpdatePolicy, instances: int) -> list[Step]:
         count = math.ceil(round(1.0 / step, 9))
         return [Step(min(1.0, step * (n + 1)), wait) for n in range(count)]
     return [Step(1.0, wait)]
+
+
+def remaining_bake(step: Step, step_started: datetime | None, now: datetime) -> float:
+    """Seconds of ``step``'s bake still to wait at ``now`` (a resumed deployment's first wait).
+
+    Args:
+        step: The step baking when the server stopped.
+        step_started: When its bake began (None: it had not begun; the whole bake is left).
+        now: The current time.
+    """
+    if step_started is None:
+        return step.bake_seconds
+    return max(0.0, step.bake_seconds - (now - step_started).total_seconds())
 
 
 def _normalised(routes: tuple[VariantRoute, ...]) -> dict[str, float]:

@@ -32,19 +32,26 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from lakeworks.backends.base import ServiceBackend
 from lakeworks.core.settings import Settings
 from lakeworks.db import Database
 from lakeworks.hosting import store
 from lakeworks.hosting.alarms import AlarmEvaluator
-from lakeworks.hosting.deployments import blue_green_policy, rollback_alarms
+from lakeworks.hosting.deployments import TrafficShift, blue_green_policy, rollback_alarms
 from lakeworks.hosting.fleet import Fleet, FleetFailed
 from lakeworks.hosting.fleet_keeper import REASON_LIMIT, FleetKeeper, ObjectWriter
-from lakeworks.hosting.rollout import Rollout, retire_later
+from lakeworks.hosting.rollout import (
+    Rollout,
+    finish_rollback,
+    forget_progress,
+    progress,
+    retire_later,
+    save_progress,
+)
 from lakeworks.hosting.runtime import Runtime
-from lakeworks.hosting.store import EndpointRecord
+from lakeworks.hosting.store import DeploymentRecord, EndpointRecord
 from lakeworks.hosting.variants import VariantState, serving
 from lakeworks.schemas.hosting import EndpointConfigCreate
 
@@ -135,7 +142,6 @@ class EndpointEngine(FleetKeeper):
         log.info("endpoint %s is InService (fleet %s)", endpoint, fleet.fleet_id)
 
     def _update(self, endpoint: str) -> None:
-        started = time.monotonic()
         record = self._record(endpoint)
         if record is None or record.status != "Updating" or record.pending_config is None:
             return
@@ -146,10 +152,38 @@ class EndpointEngine(FleetKeeper):
         old_fleet = record.active_fleet
         states = [VariantState.from_json(s) for s in record.variants]
         new_states = [VariantState.from_json(s) for s in record.pending_variants or []]
+        policy = blue_green_policy(record.deployment_config)
+        saved = progress(self, endpoint) if policy is not None and old_fleet else None
+        if saved is not None and (
+            saved.config_name != target or saved.phase not in ("Creating", "Baking")
+        ):
+            saved = None  # left by an earlier update
+        started = saved.started if saved is not None else self.clock()
+        if policy is not None and old_fleet is not None and saved is None:
+            save_progress(
+                self,
+                endpoint,
+                config_name=target,
+                phase="Creating",
+                started=started,
+                old_fleet=old_fleet,
+                new_fleet=None,
+                step=0,
+                fraction=0.0,
+                step_started=None,
+                retire_at=None,
+                reason=None,
+            )
+        view = self.views[endpoint]
+        resumed = (
+            view.fleets.get(saved.new_fleet or "")
+            if saved is not None and saved.phase == "Baking"
+            else None
+        )
         try:
             if config_record is None:
                 raise FleetFailed(f"Endpoint config {target!r} no longer exists")
-            fleet = self.start_fleet(endpoint, target, new_states)
+            fleet = resumed or self.start_fleet(endpoint, target, new_states)
         except FleetFailed as exc:
             if self._stop.is_set():
                 return  # shutting down: the update runs again when the server starts
@@ -162,14 +196,16 @@ class EndpointEngine(FleetKeeper):
                 variants=[s.to_json() for s in states],
                 failure_reason=f"Update to endpoint config {target} failed: {exc}"[:REASON_LIMIT],
             )
+            forget_progress(self, endpoint)
             return
         if self._abandoned(endpoint, "Updating", fleet):
             return
-        policy = blue_green_policy(record.deployment_config)
         if policy is not None and old_fleet is not None:
             alarms = rollback_alarms(record.deployment_config)
             rollout = Rollout(self, endpoint, fleet, states, new_states, policy, alarms, started)
-            if not rollout.run(target):
+            first = saved.step if resumed is not None and saved is not None else 0
+            began = saved.step_started if resumed is not None and saved is not None else None
+            if not rollout.run(target, first_step=first, step_started=began):
                 return
         assert config_record is not None
         config = EndpointConfigCreate(**config_record.spec)
@@ -194,6 +230,9 @@ class EndpointEngine(FleetKeeper):
             self._publish(endpoint)
         if old_fleet is not None:
             wait = policy.termination_wait_in_seconds if policy else 0
+            if policy is not None:
+                retire_at = self.clock() + timedelta(seconds=wait)
+                save_progress(self, endpoint, phase="Retiring", retire_at=retire_at)
             retire_later(self, endpoint, old_fleet, wait)
         log.info("endpoint %s moved to config %s (fleet %s)", endpoint, target, fleet.fleet_id)
 
@@ -261,6 +300,7 @@ class EndpointEngine(FleetKeeper):
             found = session.get(EndpointRecord, endpoint)
             if found is not None:
                 session.delete(found)
+        forget_progress(self, endpoint)
         shutil.rmtree(self.root / endpoint, ignore_errors=True)
         self.views.pop(endpoint, None)
         self.runtime.remove(endpoint)
@@ -283,23 +323,55 @@ class EndpointEngine(FleetKeeper):
                 "SystemUpdating",
                 "RollingBack",
             )
+            saved = progress(self, record.name)
+            green = self._green(record, saved)
+            retiring = saved.old_fleet if saved is not None and saved.phase == "Retiring" else None
             for fleet_id in fleet_ids:
                 if serving_now and fleet_id == record.active_fleet:
                     self.adopt_fleet(record.name, fleet_id, restart=True)
+                elif green is not None and fleet_id == green.fleet_id:
+                    counts = {s.variant_name: s.desired_instance_count for s in green.states}
+                    self.adopt_fleet(record.name, fleet_id, restart=True, counts=counts)
+                elif fleet_id == retiring and fleet_id != record.active_fleet:
+                    self.adopt_fleet(record.name, fleet_id, restart=False)
                 else:
                     self.adopt_fleet(record.name, fleet_id, restart=False)
                     self.discard_fleet(record.name, fleet_id)
+            view = self.views[record.name]
+            if green is not None and green.fleet_id in view.fleets:
+                view.shift = green
             self._publish(record.name)
-            if record.status == "Creating":
-                self.submit("create", record.name)
-            elif record.status == "Updating":
-                self.submit("update" if record.pending_config else "capacities", record.name)
-            elif record.status == "Deleting":
-                self.submit("delete", record.name)
-            elif record.status == "RollingBack":  # traffic is on the old fleet already
-                self._save(
-                    record.name, status="InService", pending_config=None, pending_variants=None
-                )
+            self._resume(record, saved)
+
+    def _green(self, record: EndpointRecord, saved: DeploymentRecord | None) -> TrafficShift | None:
+        """The traffic shift of a deployment that was baking when the server stopped."""
+        if saved is None or saved.phase != "Baking" or saved.new_fleet is None:
+            return None
+        if record.status != "Updating" or record.pending_config != saved.config_name:
+            return None
+        states = tuple(VariantState.from_json(s) for s in record.pending_variants or [])
+        what = f"step {saved.step + 1}: {saved.fraction:.0%} of traffic on the new fleet"
+        return TrafficShift(saved.new_fleet, states, saved.fraction, "Baking", what)
+
+    def _resume(self, record: EndpointRecord, saved: DeploymentRecord | None) -> None:
+        """Run again the operation ``record`` was in when the server stopped."""
+        name = record.name
+        if record.status == "Creating":
+            self.submit("create", name)
+        elif record.status == "Updating":
+            self.submit("update" if record.pending_config else "capacities", name)
+        elif record.status == "Deleting":
+            self.submit("delete", name)
+        elif record.status == "RollingBack":  # traffic is on the old fleet already
+            old_states = [VariantState.from_json(s) for s in record.variants]
+            reason = saved.reason if saved is not None and saved.reason else "rolled back"
+            finish_rollback(self, name, old_states, reason)
+            forget_progress(self, name)
+        elif saved is not None and saved.phase == "Retiring" and saved.old_fleet:
+            wait = (saved.retire_at - self.clock()).total_seconds() if saved.retire_at else 0.0
+            retire_later(self, name, saved.old_fleet, max(0.0, wait))
+        elif saved is not None:
+            forget_progress(self, name)  # an update that no longer runs
 
     def _check(self) -> None:
         for view in list(self.views.values()):

@@ -308,8 +308,20 @@ class FleetKeeper:
             if record is not None:
                 record.status = status
 
-    def adopt_fleet(self, endpoint: str, fleet_id: str, *, restart: bool) -> Fleet | None:
-        """Rebuild a fleet from its records and take over its instances."""
+    def adopt_fleet(
+        self,
+        endpoint: str,
+        fleet_id: str,
+        *,
+        restart: bool,
+        counts: dict[str, int] | None = None,
+    ) -> Fleet | None:
+        """Rebuild a fleet from its records and take over its instances.
+
+        Args:
+            restart: Restart dead instances and start missing ones.
+            counts: Variant → instances wanted (default: the endpoint's serving counts).
+        """
         with self.db.session() as session:
             record = session.get(FleetRecord, fleet_id)
             instances = list(store.instances_of(session, fleet_id))
@@ -321,7 +333,10 @@ class FleetKeeper:
         if restart:
             # The count serving before the restart (autoscaling may have changed the plan's).
             view = self.views.get(endpoint)
-            counts = {s.variant_name: s.current_instance_count for s in view.states} if view else {}
+            if counts is None:
+                counts = (
+                    {s.variant_name: s.current_instance_count for s in view.states} if view else {}
+                )
             for name, plan in plans.items():  # instances never recorded (a crash mid-start)
                 wanted = counts.get(name, plan.instance_count)
                 if wanted > len(fleet.instances[name]):

@@ -21,13 +21,41 @@ from dataclasses import dataclass, field
 
 from lakeworks.schemas.hosting import LatencySummary, VariantMetrics
 
-__all__ = ["BUCKETS_US", "Histogram", "MetricsRegistry", "Series", "prometheus_text"]
+__all__ = [
+    "BACKLOG_GAUGES",
+    "BUCKETS_US",
+    "Histogram",
+    "MetricsRegistry",
+    "Series",
+    "backlog_gauge",
+    "prometheus_text",
+]
+
+#: Gauges of an async endpoint's request queue (namespace ``AWS/SageMaker``, ``Average``).
+BACKLOG_GAUGES = (
+    "ApproximateBacklogSize",
+    "ApproximateBacklogSizePerInstance",
+    "HasBacklogWithoutCapacity",
+)
 
 #: Upper bounds of the latency buckets in microseconds (then +Inf).
 BUCKETS_US: tuple[float, ...] = (
     50, 100, 200, 300, 500, 750, 1_000, 1_500, 2_000, 3_000, 5_000, 7_500, 10_000, 25_000,
     50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000, 5_000_000, 10_000_000, 60_000_000,
 )  # fmt: skip
+
+
+def backlog_gauge(name: str, backlog: int, instances: int) -> float:
+    """A queue gauge from the requests queued or in progress and the instances serving.
+
+    ``ApproximateBacklogSizePerInstance`` at zero instances is the whole backlog;
+    ``HasBacklogWithoutCapacity`` is 1 when requests wait and no instance serves, else 0.
+    """
+    if name == "HasBacklogWithoutCapacity":
+        return 1.0 if backlog > 0 and instances == 0 else 0.0
+    if name == "ApproximateBacklogSizePerInstance":
+        return backlog / max(instances, 1)
+    return float(backlog)
 
 
 class Histogram:

@@ -99,6 +99,7 @@ class HostingService(HostingCatalog):
         )
         self.runtime.serverless = self.serverless
         self.async_inference = AsyncInference(settings, db, lake, self.engine, self.runtime, clock)
+        self.alarms.evaluator.gauges = self._queue_gauges
 
     def start(self) -> None:
         """Adopt the endpoints an earlier server left, start the monitor and capture writer."""
@@ -115,6 +116,21 @@ class HostingService(HostingCatalog):
         self.capture_writer.close()
         self.engine.close()
         self.alarms.close()
+
+    def _queue_gauges(self, endpoint: str, variant: str | None) -> tuple[int, int]:
+        """``(backlog, instances)`` of an endpoint's async queue for alarms (0, 0: none)."""
+        try:
+            info = self.describe_endpoint(RequestContext.system(), endpoint)
+        except NotFound:
+            return 0, 0
+        if info.async_inference_config is None:
+            return 0, 0
+        instances = sum(
+            v.current_instance_count or 0
+            for v in info.production_variants
+            if variant is None or v.variant_name == variant
+        )
+        return self.async_inference.backlog(endpoint), instances
 
     # -- endpoints -------------------------------------------------------------------------------
     def create_endpoint(self, ctx: RequestContext, spec: EndpointCreate) -> EndpointInfo:

@@ -18,13 +18,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, LargeBinary, String, Text, delete, func, select, update
+from sqlalchemy import Float, Integer, LargeBinary, String, Text, delete, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from lakeworks.db import Base
 
 __all__ = [
     "AsyncInvocationRecord",
+    "DeploymentRecord",
     "EndpointConfigRecord",
     "EndpointRecord",
     "FleetRecord",
@@ -120,6 +121,33 @@ class InstanceRecord(Base):
     handle: Mapped[dict[str, Any] | None]
     restarts: Mapped[int] = mapped_column(Integer, default=0)
     started_at: Mapped[datetime | None]
+
+
+class DeploymentRecord(Base):
+    """A blue/green deployment in progress, so a restarted server resumes it (:mod:`.rollout`).
+
+    One row per endpoint, from the start of an update until its old fleet is retired or the
+    update rolled back.
+    """
+
+    __tablename__ = "hosting_deployments"
+
+    endpoint_name: Mapped[str] = mapped_column(String(63), primary_key=True)
+    config_name: Mapped[str] = mapped_column(String(63))
+    #: ``Creating`` → ``Baking`` → ``Retiring`` (done), or ``RollingBack``.
+    phase: Mapped[str] = mapped_column(String(16))
+    #: When the update began (MaximumExecutionTimeoutInSeconds counts from it).
+    started: Mapped[datetime]
+    old_fleet: Mapped[str | None] = mapped_column(String(96))
+    new_fleet: Mapped[str | None] = mapped_column(String(96))
+    #: The traffic step baking now (0-based), the new fleet's share, when its bake began.
+    step: Mapped[int] = mapped_column(Integer, default=0)
+    fraction: Mapped[float] = mapped_column(Float, default=0.0)
+    step_started: Mapped[datetime | None]
+    #: When the old fleet stops (TerminationWaitInSeconds after the last bake), while Retiring.
+    retire_at: Mapped[datetime | None]
+    #: Why a RollingBack deployment rolls back.
+    reason: Mapped[str | None] = mapped_column(Text)
 
 
 class AsyncInvocationRecord(Base):

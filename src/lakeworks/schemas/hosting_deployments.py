@@ -10,9 +10,9 @@ metrics Lakeworks keeps for endpoints (namespace ``AWS/SageMaker``). As in
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
 from lakeworks.schemas.training import AwsRequestModel as RequestModel
 from lakeworks.schemas.training import AwsResponseModel as ResponseModel
@@ -35,6 +35,9 @@ __all__ = [
     "VariantStatus",
 ]
 
+#: An alarm action: an ARN (1-1024 characters).
+AlarmActionArn = Annotated[str, StringConstraints(min_length=1, max_length=1024, pattern=r"^arn:")]
+
 #: The metrics an alarm may watch (namespace ``AWS/SageMaker``, per endpoint and variant).
 ALARM_METRICS = (
     "Invocations",
@@ -43,6 +46,9 @@ ALARM_METRICS = (
     "InvocationModelErrors",
     "ModelLatency",
     "OverheadLatency",
+    "ApproximateBacklogSize",
+    "ApproximateBacklogSizePerInstance",
+    "HasBacklogWithoutCapacity",
 )
 
 ComparisonOperator = Literal[
@@ -176,6 +182,10 @@ class MetricAlarmPut(RequestModel):
     threshold: float
     comparison_operator: ComparisonOperator
     treat_missing_data: Literal["breaching", "notBreaching", "ignore", "missing"] = "missing"
+    #: ARNs run when the alarm is in ALARM, OK, INSUFFICIENT_DATA (scaling policies only).
+    alarm_actions: list[AlarmActionArn] = Field(default_factory=list, max_length=5)
+    ok_actions: list[AlarmActionArn] = Field(default_factory=list, max_length=5, alias="OKActions")
+    insufficient_data_actions: list[AlarmActionArn] = Field(default_factory=list, max_length=5)
     tags: list[Tag] = Field(default_factory=list, max_length=50)
 
     @model_validator(mode="after")
@@ -222,6 +232,9 @@ class MetricAlarmInfo(ResponseModel):
     threshold: float
     comparison_operator: str
     treat_missing_data: str
+    alarm_actions: list[str] = Field(default_factory=list)
+    ok_actions: list[str] = Field(default_factory=list, alias="OKActions")
+    insufficient_data_actions: list[str] = Field(default_factory=list)
     state_value: Literal["OK", "ALARM", "INSUFFICIENT_DATA"]
     state_reason: str
     state_updated_timestamp: datetime

@@ -302,7 +302,11 @@ def test_native_api_queues_and_describes(servers: list[ServerProcess], clients: 
     assert described["status"] == "Completed"
     assert described["output_location"] == output
     assert described["attempts"] == 1
-    failed = httpx.get(f"{server.url}/api/v1/async-invocations/bad", headers=auth).json()
+    broken = clients.submit("in/native-bad.csv", b"one,two", InferenceId="native-bad")
+    clients.read(broken["FailureLocation"])  # written once the invocation has failed
+    failed = _settled(
+        lambda: httpx.get(f"{server.url}/api/v1/async-invocations/native-bad", headers=auth).json()
+    )
     assert failed["status"] == "Failed"
     assert "could not convert" in failed["failure_reason"]
     missing = httpx.get(f"{server.url}/api/v1/async-invocations/nope", headers=auth)

@@ -10,9 +10,14 @@ them, and when the capacity should change calls
 activity. The activity becomes ``Successful`` once the endpoint is InService with that many
 instances, or ``Failed`` with the reason.
 
-Step scaling has no CloudWatch alarm here: its alarm is native, the policy's metric (default
-``InvocationsPerInstance``; ``HasBacklogWithoutCapacity`` scales an async variant out of zero)
-against a threshold (default 0), see :class:`~lakeworks.schemas.autoscaling.StepAlarm`. For an
+A step scaling policy that a CloudWatch alarm names in its actions (the AWS recipe) runs only
+when an alarm runs it: :meth:`AutoscalingController.signal` keeps the alarm's threshold and
+latest datapoint, and the next pass decides with
+:func:`~lakeworks.hosting.autoscaling.decision.alarm_step` (one decision per signal; a signal
+not used within the alarm's period plus two intervals is dropped — the alarm sends a fresh one
+every period it stays in its state). A step policy no alarm names keeps the native path: the
+policy's metric (default ``InvocationsPerInstance``) against a threshold (default 0), see
+:class:`~lakeworks.schemas.autoscaling.StepAlarm`. For an
 asynchronous endpoint each snapshot also holds its queue's backlog
 (:meth:`~lakeworks.hosting.async_inference.AsyncInference.backlog`).
 
@@ -29,6 +34,7 @@ import threading
 import uuid
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from lakeworks.core.context import RequestContext
@@ -43,6 +49,7 @@ from lakeworks.hosting.autoscaling.decision import (
     Step,
     StepPolicy,
     TargetTrackingPolicy,
+    alarm_step,
     combine,
     decide,
 )
@@ -56,7 +63,7 @@ from lakeworks.schemas.hosting import (
     ProductionVariantSummary,
 )
 
-__all__ = ["AutoscalingController", "policy_of", "step_policy_of"]
+__all__ = ["AlarmSignal", "AutoscalingController", "policy_of", "step_policy_of"]
 
 log = logging.getLogger("lakeworks.hosting.autoscaling")
 
@@ -140,6 +147,19 @@ def policy_of(
     return step_policy_of(spec), metric_of(None, alarm_metric, endpoint, variant)
 
 
+@dataclass(frozen=True)
+class AlarmSignal:
+    """An alarm ran a step policy: its threshold and latest datapoint, and when."""
+
+    alarm_name: str
+    state: str
+    threshold: float
+    value: float
+    time: datetime
+    #: The alarm's period (seconds): how long the signal stays fresh, plus two intervals.
+    period: float
+
+
 def _variant(info: EndpointInfo, name: str) -> ProductionVariantSummary | None:
     return next((v for v in info.production_variants if v.variant_name == name), None)
 
@@ -170,6 +190,8 @@ class AutoscalingController:
         self.interval = interval
         self.window = window
         self._snapshots: dict[str, deque[Snapshot]] = {}
+        self._signals: dict[str, AlarmSignal] = {}
+        self._signals_lock = threading.Lock()
         self._wake = threading.Event()
         self._closing = threading.Event()
         self._thread: threading.Thread | None = None
@@ -194,6 +216,20 @@ class AutoscalingController:
         """Run a pass soon (a target or policy changed)."""
         self._wake.set()
 
+    def signal(self, policy_arn: str, signal: AlarmSignal) -> None:
+        """An alarm runs the step policy ``policy_arn``; the next pass (soon) applies it."""
+        with self._signals_lock:
+            self._signals[policy_arn] = signal
+        self.wake()
+
+    def _take_signal(self, policy_arn: str, now: datetime) -> AlarmSignal | None:
+        with self._signals_lock:
+            signal = self._signals.pop(policy_arn, None)
+        if signal is None:
+            return None
+        fresh = signal.period + 2 * max(self.interval, 0.5)
+        return signal if (now - signal.time).total_seconds() <= fresh else None
+
     def _run(self) -> None:
         while not self._closing.is_set():
             try:
@@ -210,9 +246,10 @@ class AutoscalingController:
         known = {t.resource_id for t in targets}
         for resource_id in [r for r in self._snapshots if r not in known]:
             del self._snapshots[resource_id]
+        linked = set(self.hosting.alarms.actions_index())
         for target in targets:
             try:
-                self._pass(target)
+                self._pass(target, linked)
             except LakeworksError as exc:
                 log.warning("autoscaling %s: %s", target.resource_id, exc.message)
 
@@ -239,7 +276,7 @@ class AutoscalingController:
                 points.append(MetricPoint(after.time, value))
         return points
 
-    def _pass(self, target: store.TargetRecord) -> None:
+    def _pass(self, target: store.TargetRecord, linked: set[str]) -> None:
         now = self.clock()
         try:
             info = self.hosting.describe_endpoint(_SYSTEM, target.endpoint_name)
@@ -268,9 +305,23 @@ class AutoscalingController:
         named: list[tuple[str, Decision]] = []
         for record in policies:
             spec = ScalingPolicyPut(**record.spec)
+            if record.policy_type == "StepScaling" and record.arn in linked:
+                fired = self._take_signal(record.arn, now)
+                if fired is not None:
+                    step = alarm_step(
+                        step_policy_of(spec), fired.threshold, fired.value, capacity, last, now
+                    )
+                    named.append(
+                        (
+                            f"monitor alarm {fired.alarm_name} in state {fired.state} "
+                            f"triggered policy {record.name}",
+                            step,
+                        )
+                    )
+                continue
             policy, metric = policy_of(spec, target.endpoint_name, target.variant_name)
             points = self._points(target.resource_id, metric)
-            named.append((record.name, decide(policy, points, capacity, last, now)))
+            named.append((f"policy {record.name}", decide(policy, points, capacity, last, now)))
         decision = combine([d for _, d in named], capacity)
         suspended = target.suspended
         if (
@@ -281,7 +332,7 @@ class AutoscalingController:
             return
         cause_policy = next((n for n, d in named if d is decision), None)
         cause = (
-            f"policy {cause_policy}: {decision.reason}"
+            f"{cause_policy}: {decision.reason}"
             if cause_policy
             else f"capacity outside the registered range: {decision.reason}"
         )

@@ -18,6 +18,10 @@ whole backlog then), so a queued request brings an instance back even without th
 with ``MinAdjustmentMagnitude``, ``ExactCapacity``). Above the threshold a lower bound is
 inclusive and an upper bound exclusive; below it the other way round, as AWS documents.
 
+**Alarm actions.** A step policy named in a CloudWatch alarm's actions runs, as on AWS, with
+the alarm's threshold and its latest datapoint (:func:`alarm_step`): the breach is
+``value − threshold`` and the step bounds are relative to the alarm's threshold.
+
 **Cooldowns.** No scale-out while the last scale-out's cooldown runs. No scale-in while the last
 scale-in's cooldown runs, nor while the last scale-out's does (new instances get their cooldown to
 take load before they are judged idle); a scale-out is never held back by a scale-in cooldown, as
@@ -35,7 +39,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 
@@ -49,6 +53,7 @@ __all__ = [
     "StepPolicy",
     "TargetTrackingPolicy",
     "aggregate",
+    "alarm_step",
     "combine",
     "decide",
     "percent_change",
@@ -263,6 +268,22 @@ def decide(
     if isinstance(policy, StepPolicy):
         return _step(policy, metric, capacity, last, now)
     return _target_tracking(policy, metric, capacity, last, now)
+
+
+def alarm_step(
+    policy: StepPolicy,
+    threshold: float,
+    value: float,
+    capacity: Capacity,
+    last: LastScaling,
+    now: datetime,
+) -> Decision:
+    """What a step policy does when an alarm (``threshold``, latest datapoint ``value``) runs it.
+
+    The policy's own threshold is replaced by the alarm's: the step whose interval holds
+    ``value − threshold`` gives the adjustment, within the policy's cooldown rules.
+    """
+    return _step(replace(policy, threshold=threshold), value, capacity, last, now)
 
 
 def combine(decisions: Sequence[Decision], capacity: Capacity) -> Decision:

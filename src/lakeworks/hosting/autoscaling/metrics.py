@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from lakeworks.core.errors import ValidationError
-from lakeworks.hosting.metrics import Series
+from lakeworks.hosting.metrics import BACKLOG_GAUGES, Series, backlog_gauge
 from lakeworks.schemas.autoscaling import CustomizedMetricSpecification
 
 __all__ = [
@@ -51,11 +51,7 @@ COUNTERS = {
 #: Latency metrics (statistic ``Average``, µs) → the :class:`Series` histogram.
 LATENCIES = {"ModelLatency": "model_latency", "OverheadLatency": "overhead_latency"}
 #: Gauges of an async endpoint's queue (statistic ``Average``), read at the later snapshot.
-GAUGES = (
-    "ApproximateBacklogSize",
-    "ApproximateBacklogSizePerInstance",
-    "HasBacklogWithoutCapacity",
-)
+GAUGES = BACKLOG_GAUGES
 #: Predefined metric types → the metric they follow.
 PREDEFINED = {"SageMakerVariantInvocationsPerInstance": "InvocationsPerInstance"}
 _NAMESPACES = ("AWS/SageMaker", "Lakeworks")
@@ -95,14 +91,6 @@ def snapshot(series: Iterable[Series], instances: int, now: datetime, backlog: i
     return Snapshot(now, counts, sums, latency_counts, instances, backlog)
 
 
-def _gauge(name: str, at: Snapshot) -> float:
-    if name == "HasBacklogWithoutCapacity":
-        return 1.0 if at.backlog > 0 and at.instances == 0 else 0.0
-    if name == "ApproximateBacklogSizePerInstance":
-        return at.backlog / max(at.instances, 1)
-    return float(at.backlog)
-
-
 def point(metric: MetricRef, before: Snapshot, after: Snapshot) -> float | None:
     """The metric's value between two snapshots; None when there is none (no time passed, a
     counter went back because the endpoint was recreated, or no invocation for a latency)."""
@@ -110,7 +98,7 @@ def point(metric: MetricRef, before: Snapshot, after: Snapshot) -> float | None:
     if seconds <= 0:
         return None
     if metric.name in GAUGES:
-        return _gauge(metric.name, after)
+        return backlog_gauge(metric.name, after.backlog, after.instances)
     if metric.name in LATENCIES:
         attribute = LATENCIES[metric.name]
         count = after.latency_counts[attribute] - before.latency_counts[attribute]

@@ -8,6 +8,12 @@ SageMaker endpoint variant (``ServiceNamespace`` ``sagemaker``, ``ResourceId``
 metrics and applies the policies through
 :meth:`HostingService.update_endpoint_weights_and_capacities`, recording an activity each time.
 
+Step scaling policies are CloudWatch alarm actions: the service registers its policy ARNs with
+the alarms (:meth:`~lakeworks.hosting.alarm_service.AlarmService.register_actions`), so
+``PutMetricAlarm`` accepts ``AlarmActions`` naming a step policy of this server (and refuses an
+unknown one), an alarm in ``ALARM`` runs the policy with its datapoint, and
+``DescribeScalingPolicies`` lists the alarms that name each policy.
+
 Missing targets and policies raise :class:`NotFound`; the AWS adapter answers them as
 ``ObjectNotFoundException``.
 """
@@ -27,12 +33,18 @@ from lakeworks.core.names import arn
 from lakeworks.core.settings import Settings
 from lakeworks.db import Database
 from lakeworks.hosting import listing
+from lakeworks.hosting.alarm_service import AlarmAction
 from lakeworks.hosting.autoscaling import store
-from lakeworks.hosting.autoscaling.controller import AutoscalingController, step_policy_of
+from lakeworks.hosting.autoscaling.controller import (
+    AlarmSignal,
+    AutoscalingController,
+    step_policy_of,
+)
 from lakeworks.hosting.autoscaling.metrics import metric_of
 from lakeworks.hosting.service import HostingService
 from lakeworks.hosting.variants import MAX_INSTANCES_PER_VARIANT
 from lakeworks.schemas.autoscaling import (
+    Alarm,
     ScalableTargetInfo,
     ScalableTargetRegister,
     ScalingActivityInfo,
@@ -116,6 +128,7 @@ class AutoscalingService:
             interval=settings.hosting.autoscaling_interval_seconds,
             window=settings.hosting.autoscaling_window_seconds,
         )
+        hosting.alarms.register_actions(self._arn("autoscaling", "scalingPolicy:"), self)
 
     def start(self) -> None:
         """Start the controller thread."""
@@ -153,6 +166,48 @@ class AutoscalingService:
                 "DesiredInstanceCount"
             )
         return info
+
+    # -- alarm actions ---------------------------------------------------------------------
+
+    def _policy_by_arn(self, policy_arn: str) -> store.PolicyRecord | None:
+        with self.db.session() as session:
+            return session.get(store.PolicyRecord, policy_arn)
+
+    def check_action(self, action_arn: str) -> None:
+        """An alarm may name ``action_arn``: a step scaling policy of this server.
+
+        Raises:
+            ValidationError: No such policy, or a target tracking one (its alarms are its own).
+        """
+        record = self._policy_by_arn(action_arn)
+        if record is None:
+            raise ValidationError(
+                f"No scaling policy has ARN {action_arn!r}; an alarm action must be the "
+                "PolicyARN PutScalingPolicy returned for a StepScaling policy",
+                aws_code="ValidationError",
+            )
+        if record.policy_type != "StepScaling":
+            raise ValidationError(
+                f"Scaling policy {record.name!r} is a {record.policy_type} policy; only "
+                "StepScaling policies can be alarm actions",
+                aws_code="ValidationError",
+            )
+
+    def run_action(self, action_arn: str, action: AlarmAction) -> None:
+        """An alarm runs the step policy ``action_arn`` with its latest datapoint."""
+        if action.value is None or self._policy_by_arn(action_arn) is None:
+            return  # no datapoint to size the step by, or the policy was deleted since
+        self.controller.signal(
+            action_arn,
+            AlarmSignal(
+                action.alarm_name,
+                action.state,
+                action.threshold,
+                action.value,
+                self.clock(),
+                float(action.period),
+            ),
+        )
 
     # -- targets ---------------------------------------------------------------------------
 
@@ -295,7 +350,10 @@ class AutoscalingService:
                 session.delete(same)
                 session.flush()
             record = store.PolicyRecord(
-                arn=self._arn(
+                # A replaced policy keeps its ARN, as on AWS: alarms name it.
+                arn=same.arn
+                if same
+                else self._arn(
                     "autoscaling",
                     f"scalingPolicy:{uuid.uuid4()}:resource/{NAMESPACE}/{spec.resource_id}"
                     f":policyName/{spec.policy_name}",
@@ -330,6 +388,7 @@ class AutoscalingService:
             rows = [
                 p for p in store.policies_of(session, resource_id) if not names or p.name in names
             ]
+        index = self.hosting.alarms.actions_index()
         return listing.page(
             rows,
             key=lambda r: (r.creation_time, r.name),
@@ -337,7 +396,7 @@ class AutoscalingService:
             max_results=_page_size(max_results),
             next_token=next_token,
             fingerprint=listing.fingerprint("policies", sorted(names), resource_id),
-            convert=_policy_info,
+            convert=lambda r: _policy_info(r, index.get(r.arn, [])),
         )
 
     def delete_scaling_policy(
@@ -458,11 +517,14 @@ def _target_info(record: store.TargetRecord) -> ScalableTargetInfo:
     )
 
 
-def _policy_info(record: store.PolicyRecord) -> ScalingPolicyInfo:
+def _policy_info(
+    record: store.PolicyRecord, alarms: Sequence[tuple[str, str]] = ()
+) -> ScalingPolicyInfo:
     spec: dict[str, Any] = dict(record.spec)
     return ScalingPolicyInfo(
         policy_arn=record.arn,
         creation_time=record.creation_time,
+        alarms=[Alarm(alarm_name=name, alarm_arn=alarm_arn) for name, alarm_arn in alarms],
         **{k: v for k, v in spec.items() if k != "predictive_scaling_policy_configuration"},
     )
 
