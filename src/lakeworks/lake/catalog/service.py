@@ -9,8 +9,6 @@ on this service; :class:`CatalogService` also owns them and their background wor
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 
 from sqlalchemy.exc import IntegrityError
@@ -21,27 +19,21 @@ from lakeworks.core.errors import AlreadyExists, NotFound, ValidationError
 from lakeworks.core.settings import Settings
 from lakeworks.db import Database as MetadataDatabase
 from lakeworks.lake.catalog import store
-from lakeworks.lake.catalog.expressions import parse_filter
+from lakeworks.lake.catalog.checks import MAX_PAGE, check_descriptor, check_location, page_limit
 from lakeworks.lake.catalog.grants import TableGrants
 from lakeworks.lake.catalog.names import catalog_name, column_name
+from lakeworks.lake.catalog.partitions import PartitionCatalog
 from lakeworks.lake.catalog.store import (
     DatabaseRecord,
-    PartitionRecord,
     TableRecord,
     TableVersionRecord,
 )
 from lakeworks.lake.catalog.types import parse_type
 from lakeworks.lake.objects import decode_token, encode_token
-from lakeworks.lake.service import LakeService, parse_s3_uri
+from lakeworks.lake.service import LakeService
 from lakeworks.schemas.catalog import (
-    BatchCreatePartitionResult,
     Database,
     DatabaseInput,
-    ErrorDetail,
-    Partition,
-    PartitionError,
-    PartitionInput,
-    StorageDescriptor,
     Table,
     TableInput,
     TableVersion,
@@ -58,7 +50,6 @@ __all__ = [
 ]
 
 TABLE_TYPES = frozenset({"EXTERNAL_TABLE", "VIRTUAL_VIEW", "MANAGED_TABLE", "GOVERNED"})
-_MAX_PAGE = 1000
 
 
 def no_database(name: str) -> NotFound:
@@ -79,60 +70,13 @@ def no_table(database: str, name: str) -> NotFound:
     )
 
 
-def _values_key(values: list[str]) -> str:
-    return hashlib.sha256(json.dumps(values).encode("utf-8")).hexdigest()
-
-
-def page_limit(max_results: int, ceiling: int = _MAX_PAGE) -> int:
-    """Check a page size (1 to ``ceiling``).
-
-    Raises:
-        ValidationError: Out of range (``InvalidInputException``).
-    """
-    if isinstance(max_results, bool) or not isinstance(max_results, int):
-        max_results = 0
-    if not 1 <= max_results <= ceiling:
-        raise ValidationError(
-            f"max_results must be an integer from 1 to {ceiling}, got {max_results!r}",
-            aws_code="InvalidInputException",
-            details={"field": "max_results"},
-        )
-    return max_results
-
-
 def _after(token: str | None) -> str | None:
     return None if not token else str(decode_token(token, "after")["after"])
 
 
-def check_location(location: str | None, what: str) -> None:
-    """Refuse a location that is not ``s3://bucket/…``."""
-    if location:
-        try:
-            parse_s3_uri(location)
-        except ValidationError:
-            raise ValidationError(
-                f"The {what} location {location!r} must be an s3://bucket/prefix/ URI",
-                aws_code="InvalidInputException",
-                details={"field": "location"},
-            ) from None
-
-
-def _check_descriptor(descriptor: StorageDescriptor | None, what: str) -> list[str]:
-    """Validate columns (names, types) and location; return the column names."""
-    if descriptor is None:
-        return []
-    check_location(descriptor.location, what)
-    names = []
-    for column in descriptor.columns:
-        column.name = column_name(column.name)
-        parse_type(column.type)
-        names.append(column.name)
-    return names
-
-
 def _check_table_input(spec: TableInput) -> TableInput:
     spec.name = catalog_name(spec.name, "table")
-    names = _check_descriptor(spec.storage_descriptor, "table")
+    names = check_descriptor(spec.storage_descriptor, "table")
     for key in spec.partition_keys:
         key.name = column_name(key.name)
         parse_type(key.type)
@@ -153,7 +97,7 @@ def _check_table_input(spec: TableInput) -> TableInput:
     return spec
 
 
-class CatalogService:
+class CatalogService(PartitionCatalog):
     """Databases, tables, versions and partitions; owner of crawlers and queries.
 
     Args:
@@ -207,16 +151,6 @@ class CatalogService:
             catalog_id=self.catalog_id,
             version_id=str(record.version),
             **spec,
-        )
-
-    def _partition(self, record: PartitionRecord) -> Partition:
-        return Partition(
-            values=list(record.values),
-            database_name=record.database_name,
-            table_name=record.table_name,
-            creation_time=record.creation_time,
-            catalog_id=self.catalog_id,
-            **record.spec,
         )
 
     # -- databases -------------------------------------------------------------------------
@@ -273,14 +207,14 @@ class CatalogService:
         items: list[Database] = []
         while True:
             with self.db.session() as session:
-                rows = store.list_databases(session, after, _MAX_PAGE)
+                rows = store.list_databases(session, after, MAX_PAGE)
             shown = self.grants.database_filter(ctx, (r.name for r in rows))
             for row in rows:
                 if row.name in shown:
                     if len(items) == limit:
                         return Page(items=items, next_token=encode_token({"after": items[-1].name}))
                     items.append(self._database(row))
-            if len(rows) < _MAX_PAGE:
+            if len(rows) < MAX_PAGE:
                 return Page(items=items, next_token=None)
             after = rows[-1].name
 
@@ -414,14 +348,14 @@ class CatalogService:
         token = None
         while True:
             with self.db.session() as session:
-                rows = store.list_tables(session, db_name, after, _MAX_PAGE)
+                rows = store.list_tables(session, db_name, after, MAX_PAGE)
             for row in rows:
                 if (pattern is None or pattern.fullmatch(row.name)) and visible(row.name):
                     if len(items) == limit:
                         token = encode_token({"after": items[-1].name})
                         return Page(items=items, next_token=token)
                     items.append(self._table(row, row))
-            if len(rows) < _MAX_PAGE:
+            if len(rows) < MAX_PAGE:
                 return Page(items=items, next_token=token)
             after = rows[-1].name
 
@@ -533,163 +467,6 @@ class CatalogService:
             )
         return TableVersion(table=self._table(row, record), version_id=str(row.version))
 
-    # -- partitions ------------------------------------------------------------------------
-
-    def _check_partition(self, table: TableRecord, spec: PartitionInput) -> PartitionInput:
-        keys = table.spec.get("partition_keys") or []
-        if len(spec.values) != len(keys):
-            raise ValidationError(
-                f"Table {table.name!r} has {len(keys)} partition key(s) "
-                f"{[k['name'] for k in keys]}; got {len(spec.values)} value(s) {spec.values}",
-                aws_code="InvalidInputException",
-            )
-        if any(not isinstance(v, str) or len(v) > 1024 for v in spec.values):
-            raise ValidationError(
-                "Partition values must be strings of at most 1024 characters",
-                aws_code="InvalidInputException",
-            )
-        _check_descriptor(spec.storage_descriptor, "partition")
-        return spec
-
-    def batch_create_partition(
-        self, ctx: RequestContext, database: str, table: str, partitions: list[PartitionInput]
-    ) -> BatchCreatePartitionResult:
-        """Create partitions; each one that fails is reported (Glue's BatchCreatePartition).
-
-        Raises:
-            NotFound: No such database or table.
-            ValidationError: More than 100 partitions.
-        """
-        ctx.require("write")
-        record = self._require_table(database, table)
-        if len(partitions) > 100:
-            raise ValidationError(
-                f"At most 100 partitions per call, got {len(partitions)}",
-                aws_code="InvalidInputException",
-            )
-        errors: list[PartitionError] = []
-        now = utcnow()
-        with self.db.session() as session:
-            for spec in partitions:
-                try:
-                    self._check_partition(record, spec)
-                except ValidationError as exc:
-                    errors.append(_partition_error(spec.values, exc.aws_code, exc.message))
-                    continue
-                key = _values_key(spec.values)
-                # flushed after each add, so a repeat within this batch is found too
-                if session.get(PartitionRecord, (record.database_name, record.name, key)):
-                    errors.append(
-                        _partition_error(
-                            spec.values, "AlreadyExistsException", "Partition already exists."
-                        )
-                    )
-                    continue
-                session.add(
-                    PartitionRecord(
-                        database_name=record.database_name,
-                        table_name=record.name,
-                        values_key=key,
-                        values=list(spec.values),
-                        spec=spec.model_dump(mode="json", exclude={"values"}),
-                        creation_time=now,
-                    )
-                )
-                session.flush()
-        return BatchCreatePartitionResult(errors=errors)
-
-    def get_partition(
-        self, ctx: RequestContext, database: str, table: str, values: list[str]
-    ) -> Partition:
-        """One partition by its values (Glue's GetPartition).
-
-        Raises:
-            NotFound: No such database, table or partition (``EntityNotFoundException``).
-        """
-        ctx.require("read")
-        record = self._require_table(database, table)
-        with self.db.session() as session:
-            row = session.get(
-                PartitionRecord, (record.database_name, record.name, _values_key(values))
-            )
-        if row is None:
-            raise NotFound(
-                f"Partition {values} of table {record.name!r} not found",
-                aws_code="EntityNotFoundException",
-            )
-        return self._partition(row)
-
-    def get_partitions(
-        self,
-        ctx: RequestContext,
-        database: str,
-        table: str,
-        *,
-        expression: str | None = None,
-        next_token: str | None = None,
-        max_results: int = 1000,
-    ) -> Page[Partition]:
-        """A table's partitions, optionally filtered (Glue's GetPartitions).
-
-        Args:
-            expression: A filter such as ``year='2024' AND month='01'`` (see
-                :mod:`lakeworks.lake.catalog.expressions`).
-
-        Raises:
-            NotFound: No such database or table.
-            ValidationError: A malformed expression (with its position) or token.
-        """
-        ctx.require("read")
-        record = self._require_table(database, table)
-        limit = page_limit(max_results)
-        matching = self.partitions_of(record, expression)
-        offset = int(decode_token(next_token, "after")["after"]) if next_token else 0
-        page = matching[offset : offset + limit]
-        more = len(matching) > offset + limit
-        return Page(
-            items=[self._partition(r) for r in page],
-            next_token=encode_token({"after": str(offset + limit)}) if more else None,
-        )
-
-    def partitions_of(
-        self, table: TableRecord, expression: str | None = None
-    ) -> list[PartitionRecord]:
-        """Every partition of ``table`` that passes ``expression`` (no scope check)."""
-        keys = [
-            (k["name"], k.get("type") or "string") for k in table.spec.get("partition_keys", [])
-        ]
-        check = parse_filter(expression, keys) if expression and expression.strip() else None
-        with self.db.session() as session:
-            rows = store.list_partitions(session, table.database_name, table.name)
-        return [r for r in rows if check is None or check.matches(list(r.values))]
-
-    def delete_partition(
-        self, ctx: RequestContext, database: str, table: str, values: list[str]
-    ) -> None:
-        """Delete one partition (Glue's DeletePartition).
-
-        Raises:
-            NotFound: No such database, table or partition.
-        """
-        ctx.require("write")
-        record = self._require_table(database, table)
-        key = _values_key(values)
-        with self.db.session() as session:
-            row = session.get(PartitionRecord, (record.database_name, record.name, key))
-            if row is None:
-                raise NotFound(
-                    f"Partition {values} of table {record.name!r} not found",
-                    aws_code="EntityNotFoundException",
-                )
-            session.delete(row)
-
-    def delete_partitions(self, table: TableRecord, values: list[list[str]]) -> None:
-        """Delete the partitions with ``values`` (no scope check; for crawlers)."""
-        with self.db.session() as session:
-            store.delete_partitions(
-                session, table.database_name, table.name, [_values_key(v) for v in values]
-            )
-
     def table_record(self, database: str, name: str) -> TableRecord:
         """The record of a table (no scope check; for crawlers and queries).
 
@@ -715,13 +492,6 @@ def _name_pattern(expression: str | None) -> re.Pattern[str] | None:
             f"Invalid table name expression {expression!r}: {exc}",
             aws_code="InvalidInputException",
         ) from None
-
-
-def _partition_error(values: list[str], code: str, message: str) -> PartitionError:
-    return PartitionError(
-        partition_values=list(values),
-        error_detail=ErrorDetail(error_code=code, error_message=message),
-    )
 
 
 def _database_exists(name: str) -> AlreadyExists:
