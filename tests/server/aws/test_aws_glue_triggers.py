@@ -318,3 +318,27 @@ def test_cloudwatch_logs_of_glue_runs_and_functions(glue: Any, client: ClientFac
     with pytest.raises(ClientError) as missing:
         logs.describe_log_streams(logGroupName="/aws/lambda/no-such-fn")
     assert missing.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_trigger_listings_page_by_name(glue: Any) -> None:
+    for name in ("page-a", "page-b", "page-c"):
+        glue.create_trigger(Name=name, Type="ON_DEMAND", Actions=[{"JobName": "extract"}])
+    names: list[str] = []
+    token: dict[str, str] = {}
+    while True:
+        page = glue.list_triggers(MaxResults=1, **token)
+        assert len(page["TriggerNames"]) <= 1
+        names += page["TriggerNames"]
+        if "NextToken" not in page:
+            break
+        token = {"NextToken": page["NextToken"]}
+    assert names == sorted(names)
+    assert len(names) == len(set(names))
+    assert {"page-a", "page-b", "page-c"} <= set(names)
+    pages = glue.get_paginator("get_triggers").paginate(PaginationConfig={"PageSize": 2})
+    listed = [t["Name"] for p in pages for t in p["Triggers"]]
+    assert listed == names
+    with pytest.raises(ClientError) as too_many:
+        glue.list_triggers(MaxResults=500)
+    assert too_many.value.response["Error"]["Code"] == "InvalidInputException"
+    assert "MaxResults must be an integer from 1 to 200" in str(too_many.value)

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from lakeworks.core.errors import ValidationError
 from lakeworks.etl.triggers import parse_trigger, parse_trigger_update
+from lakeworks.lake.objects import decode_token, encode_token
 from lakeworks.schemas.triggers import TriggerInfo
 from lakeworks.server.aws.service import AwsCall, Handler
 
@@ -79,26 +80,39 @@ def _dependent(params: dict[str, Any]) -> str | None:
     return value
 
 
-async def get_triggers(call: AwsCall) -> dict[str, Any]:
-    """GetTriggers (one page; DependentJobName filters)."""
+async def _listed(call: AwsCall) -> tuple[list[TriggerInfo], str | None]:
+    """One page of the Glue triggers by name (MaxResults 1–200, NextToken), DependentJobName
+    filtering."""
     dependent = _dependent(call.params)
+    limit = call.params.get("MaxResults", 100)
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 200:
+        raise ValidationError(
+            f"MaxResults must be an integer from 1 to 200, got {limit!r}",
+            aws_code="InvalidInputException",
+        )
+    token = call.params.get("NextToken")
+    after = decode_token(token, "after")["after"] if isinstance(token, str) and token else ""
     infos = await run_in_threadpool(
         lambda: call.platform.triggers.get_triggers(
             call.ctx, source="glue", dependent_job=dependent
         )
     )
-    return {"Triggers": [_trigger(i) for i in infos]}
+    rest = sorted((i for i in infos if i.name > after), key=lambda i: i.name)
+    page = rest[:limit]
+    more = len(rest) > limit
+    return page, encode_token({"after": page[-1].name}) if more else None
+
+
+async def get_triggers(call: AwsCall) -> dict[str, Any]:
+    """GetTriggers: full definitions, a page at a time."""
+    page, token = await _listed(call)
+    return {"Triggers": [_trigger(i) for i in page], **({"NextToken": token} if token else {})}
 
 
 async def list_triggers(call: AwsCall) -> dict[str, Any]:
-    """ListTriggers: the names."""
-    dependent = _dependent(call.params)
-    infos = await run_in_threadpool(
-        lambda: call.platform.triggers.get_triggers(
-            call.ctx, source="glue", dependent_job=dependent
-        )
-    )
-    return {"TriggerNames": [i.name for i in infos]}
+    """ListTriggers: the names, a page at a time."""
+    page, token = await _listed(call)
+    return {"TriggerNames": [i.name for i in page], **({"NextToken": token} if token else {})}
 
 
 async def update_trigger(call: AwsCall) -> dict[str, Any]:
