@@ -9,6 +9,7 @@ later event time. Errors use the runtime's codes (``ValidationError``, ``Resourc
 
 from __future__ import annotations
 
+import abc
 import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -55,14 +56,19 @@ def _iso(epoch: float) -> str:
     )
 
 
-class RecordOps:
+class RecordOps(abc.ABC):
     """Runtime operations; the host class provides ``db``, ``offline`` and ``group``."""
 
     db: Database
     offline: OfflineStore
 
-    def group(self, name_or_arn: str) -> FeatureGroup:  # pragma: no cover - the host's
-        raise NotImplementedError
+    @abc.abstractmethod
+    def group(self, name_or_arn: str) -> FeatureGroup:
+        """The feature group named ``name_or_arn``.
+
+        Raises:
+            NotFound: ``ResourceNotFound``: no such group.
+        """
 
     def _offline_write(
         self, group: FeatureGroup, event_time: float, values: dict[str, str], deleted: bool
