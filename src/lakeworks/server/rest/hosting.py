@@ -5,15 +5,11 @@ names are accepted too.
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
-
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from lakeworks.core.context import RequestContext
 from lakeworks.hosting.runtime import MAX_PAYLOAD_BYTES, Invocation, payload_too_large
 from lakeworks.hosting.serverless import COLD_START_HEADER
-from lakeworks.hosting.service import SortOrder
 from lakeworks.schemas.common import Page
 from lakeworks.schemas.hosting import (
     EndpointConfigCreate,
@@ -32,13 +28,12 @@ from lakeworks.schemas.hosting import (
 )
 from lakeworks.server.auth import authenticated, platform_of
 from lakeworks.server.platform import Platform
+from lakeworks.server.rest.listing import JobListing, ResourceListing
 
 router = APIRouter(prefix="/api/v1", tags=["hosting"])
 
 # Plain ``def`` routes run in the threadpool; the invocation route is async (no thread hop).
 # ``response_model_by_alias=False``: native responses use snake_case names.
-
-_NAME = Query(None, max_length=63)
 
 
 @router.post("/models", status_code=201, response_model_by_alias=False)
@@ -53,27 +48,12 @@ def create_model(
 
 @router.get("/models", response_model_by_alias=False)
 def list_models(
-    name_contains: str | None = _NAME,
-    creation_time_after: datetime | None = None,
-    creation_time_before: datetime | None = None,
-    sort_by: Literal["Name", "CreationTime"] = "CreationTime",
-    sort_order: SortOrder = "Descending",
-    max_results: int = Query(10, ge=1, le=100),
-    next_token: str | None = Query(None, max_length=1024),
+    listing: ResourceListing = Depends(),
     ctx: RequestContext = Depends(authenticated),
     platform: Platform = Depends(platform_of),
 ) -> Page[ModelSummary]:
     """List models, newest first unless sorted otherwise."""
-    return platform.hosting.list_models(
-        ctx,
-        name_contains=name_contains,
-        creation_time_after=creation_time_after,
-        creation_time_before=creation_time_before,
-        sort_by=sort_by,
-        sort_order=sort_order,
-        max_results=max_results,
-        next_token=next_token,
-    )
+    return platform.hosting.list_models(ctx, **listing.kwargs)
 
 
 @router.get("/models/{name}", response_model_by_alias=False)
@@ -109,27 +89,12 @@ def create_endpoint_config(
 
 @router.get("/endpoint-configs", response_model_by_alias=False)
 def list_endpoint_configs(
-    name_contains: str | None = _NAME,
-    creation_time_after: datetime | None = None,
-    creation_time_before: datetime | None = None,
-    sort_by: Literal["Name", "CreationTime"] = "CreationTime",
-    sort_order: SortOrder = "Descending",
-    max_results: int = Query(10, ge=1, le=100),
-    next_token: str | None = Query(None, max_length=1024),
+    listing: ResourceListing = Depends(),
     ctx: RequestContext = Depends(authenticated),
     platform: Platform = Depends(platform_of),
 ) -> Page[EndpointConfigSummary]:
     """List endpoint configs, newest first unless sorted otherwise."""
-    return platform.hosting.list_endpoint_configs(
-        ctx,
-        name_contains=name_contains,
-        creation_time_after=creation_time_after,
-        creation_time_before=creation_time_before,
-        sort_by=sort_by,
-        sort_order=sort_order,
-        max_results=max_results,
-        next_token=next_token,
-    )
+    return platform.hosting.list_endpoint_configs(ctx, **listing.kwargs)
 
 
 @router.get("/endpoint-configs/{name}", response_model_by_alias=False)
@@ -166,28 +131,12 @@ def create_endpoint(
 @router.get("/endpoints", response_model_by_alias=False)
 def list_endpoints(
     status_equals: EndpointStatus | None = None,
-    name_contains: str | None = _NAME,
-    creation_time_after: datetime | None = None,
-    creation_time_before: datetime | None = None,
-    sort_by: Literal["Name", "CreationTime", "Status"] = "CreationTime",
-    sort_order: SortOrder = "Descending",
-    max_results: int = Query(10, ge=1, le=100),
-    next_token: str | None = Query(None, max_length=1024),
+    listing: JobListing = Depends(),
     ctx: RequestContext = Depends(authenticated),
     platform: Platform = Depends(platform_of),
 ) -> Page[EndpointSummary]:
     """List endpoints, newest first unless sorted otherwise."""
-    return platform.hosting.list_endpoints(
-        ctx,
-        status_equals=status_equals,
-        name_contains=name_contains,
-        creation_time_after=creation_time_after,
-        creation_time_before=creation_time_before,
-        sort_by=sort_by,
-        sort_order=sort_order,
-        max_results=max_results,
-        next_token=next_token,
-    )
+    return platform.hosting.list_endpoints(ctx, status_equals=status_equals, **listing.kwargs)
 
 
 @router.get("/endpoints/{name}", response_model_by_alias=False)

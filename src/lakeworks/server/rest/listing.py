@@ -1,15 +1,15 @@
-"""The query parameters every job-like list route shares (SageMaker's ``List*Jobs`` filters)."""
+"""The query parameters SageMaker-style list routes share (name and time filters, order, page)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import Query
 
 from lakeworks.jobs.service import SortBy, SortOrder
 
-__all__ = ["JobListing"]
+__all__ = ["JobListing", "ResourceListing"]
 
 
 class JobListing:
@@ -24,6 +24,31 @@ class JobListing:
         creation_time_after: datetime | None = None,
         creation_time_before: datetime | None = None,
         sort_by: SortBy = "CreationTime",
+        sort_order: SortOrder = "Descending",
+        max_results: int = Query(10, ge=1, le=100),
+        next_token: str | None = Query(None, max_length=1024),
+    ) -> None:
+        self.kwargs: dict[str, Any] = {
+            "name_contains": name_contains,
+            "creation_time_after": creation_time_after,
+            "creation_time_before": creation_time_before,
+            "sort_by": sort_by,
+            "sort_order": sort_order,
+            "max_results": max_results,
+            "next_token": next_token,
+        }
+
+
+class ResourceListing:
+    """:class:`JobListing` for resources that have no status to sort by (models, endpoint
+    configs): ``listing: ResourceListing = Depends()``."""
+
+    def __init__(
+        self,
+        name_contains: str | None = Query(None, max_length=63),
+        creation_time_after: datetime | None = None,
+        creation_time_before: datetime | None = None,
+        sort_by: Literal["Name", "CreationTime"] = "CreationTime",
         sort_order: SortOrder = "Descending",
         max_results: int = Query(10, ge=1, le=100),
         next_token: str | None = Query(None, max_length=1024),
